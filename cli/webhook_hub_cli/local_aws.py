@@ -1,0 +1,122 @@
+"""The stack's resources on moto's AWS emulator, created from what template.yaml declares.
+
+Used by ``webhook-hub run`` and by the tests: the table, bucket, secret and every topic are made
+from the template, and the function's environment is the template's, resolved for this emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from webhook_hub_cli import template as stack_template
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+"""moto's default account."""
+
+
+def client(service: str, endpoint_url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+    )
+
+
+def start_emulator(port: int = 0) -> tuple[Any, str]:
+    """moto in server mode on loopback; returns the server (``.stop()`` it) and its endpoint URL."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only the local runner and tests need moto
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    return server, f"http://{host}:{bound_port}"
+
+
+@dataclass
+class LocalStack:
+    endpoint_url: str
+    stack_name: str
+    token: str
+    environment: dict[str, str]
+    """The ingest function's environment, as the template declares it, resolved locally."""
+    topic_arns: dict[str, str] = field(default_factory=dict)
+    tap_queue_url: str | None = None
+    """A queue subscribed (SNS envelope, not raw) to every topic: what the local runner prints."""
+
+    @property
+    def table_name(self) -> str:
+        return self.environment["TABLE_NAME"]
+
+    @property
+    def bucket_name(self) -> str:
+        return self.environment["BUCKET_NAME"]
+
+
+def _resolve(value: Any, physical: dict[str, str], template: dict[str, Any], pseudo: dict[str, str]) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        return physical.get(name) or stack_template.parameter_default(template, name)
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return re.sub(r"\$\{([^}]+)\}", lambda match: pseudo[match.group(1)], value["Fn::Sub"])
+    return str(value)
+
+
+def provision(endpoint_url: str, stack_name: str = "webhook-hub-local", *, tap: bool = True) -> LocalStack:
+    """Create the stack's table, bucket, secret and topics on the emulator at ``endpoint_url``."""
+    template = stack_template.load()
+    table_name, bucket_name = f"{stack_name}-events", f"{stack_name}-payloads"
+    dynamodb = client("dynamodb", endpoint_url)
+    dynamodb.create_table(**stack_template.table_definition(template, table_name))
+    dynamodb.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"AttributeName": stack_template.ttl_attribute(template), "Enabled": True},
+    )
+    client("s3", endpoint_url).create_bucket(Bucket=bucket_name)
+    token = secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
+    secret = client("secretsmanager", endpoint_url).create_secret(
+        Name=f"{stack_name}-webhook-token", SecretString=json.dumps({"current": token, "previous": ""})
+    )
+    physical = {"EventsTable": table_name, "PayloadBucket": bucket_name, "WebhookToken": secret["ARN"]}
+    pseudo = {
+        "AWS::Partition": "aws",
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::StackName": stack_name,
+    }
+    environment = {
+        name: _resolve(value, physical, template, pseudo)
+        for name, value in stack_template.function_environment(template).items()
+    }
+    stack = LocalStack(endpoint_url, stack_name, token, environment)
+    sns = client("sns", endpoint_url)
+    for key in stack_template.topic_keys(template):
+        stack.topic_arns[key] = sns.create_topic(Name=f"{stack_name}-event-{key}")["TopicArn"]
+    if tap:
+        stack.tap_queue_url = subscribe_queue(stack, f"{stack_name}-tap", list(stack.topic_arns), raw=False)
+    return stack
+
+
+def subscribe_queue(
+    stack: LocalStack, queue_name: str, topic_keys: list[str], *, raw: bool, filter_policy: dict[str, Any] | None = None
+) -> str:
+    """A new SQS queue subscribed to the given topics; returns its URL."""
+    sqs, sns = client("sqs", stack.endpoint_url), client("sns", stack.endpoint_url)
+    queue_url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"RawMessageDelivery": "true" if raw else "false"}
+    if filter_policy is not None:
+        attributes["FilterPolicy"] = json.dumps(filter_policy)
+    for key in topic_keys:
+        sns.subscribe(TopicArn=stack.topic_arns[key], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
+    return queue_url

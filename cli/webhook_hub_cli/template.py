@@ -1,0 +1,113 @@
+"""Reads template.yaml, the single source of truth for what the stack creates.
+
+The local runner and the tests build the table, topics and secret from here, so they cannot drift
+from what ``sam deploy`` creates.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (``!Ref x`` becomes ``{"Ref": "x"}``)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@cache
+def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        document: dict[str, Any] = yaml.load(handle, Loader=_CloudFormationLoader)  # noqa: S506 - SafeLoader subclass
+    return document
+
+
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return dict(template["Resources"])
+
+
+TOPIC_SUFFIX = "Topic"
+_BEGIN = "  # BEGIN GENERATED TOPICS"
+_END = "  # END GENERATED TOPICS"
+
+
+def topic_keys(template: dict[str, Any]) -> list[str]:
+    """The topic keys of the template's event topics (``<key>Topic`` named ``<stack>-event-<key>``)."""
+    keys = []
+    for logical_id, resource in template["Resources"].items():
+        key = logical_id.removesuffix(TOPIC_SUFFIX)
+        name = resource.get("Properties", {}).get("TopicName")
+        if resource.get("Type") == "AWS::SNS::Topic" and name == {"Fn::Sub": f"${{AWS::StackName}}-event-{key}"}:
+            keys.append(key)
+    return keys
+
+
+def topics_block(keys: list[str]) -> str:
+    """The generated resources, one line per topic, between the markers in template.yaml."""
+    lines = [
+        f"  {key}{TOPIC_SUFFIX}: {{ Type: AWS::SNS::Topic, Properties: "
+        f'{{ TopicName: !Sub "${{AWS::StackName}}-event-{key}", KmsMasterKeyId: alias/aws/sns }} }}'
+        for key in keys
+    ]
+    return "\n".join(lines)
+
+
+def with_topics(text: str, keys: list[str]) -> str:
+    """The template text with its generated block rewritten for ``keys``."""
+    head, rest = text.split(_BEGIN, 1)
+    begin_line, rest = rest.split("\n", 1)
+    _old, tail = rest.split(_END, 1)
+    return f"{head}{_BEGIN}{begin_line}\n{topics_block(keys)}\n{_END}{tail}"
+
+
+def table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """``create_table`` arguments for the events table, as declared."""
+    properties = template["Resources"]["EventsTable"]["Properties"]
+    return {
+        "TableName": table_name,
+        "BillingMode": properties["BillingMode"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "KeySchema": properties["KeySchema"],
+        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
+        "SSESpecification": {"Enabled": properties["SSESpecification"]["SSEEnabled"]},
+    }
+
+
+def ttl_attribute(template: dict[str, Any]) -> str:
+    return str(template["Resources"]["EventsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"])
+
+
+def function_environment(template: dict[str, Any]) -> dict[str, Any]:
+    """The ingest function's environment as declared (values may be intrinsics)."""
+    return dict(template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"])
+
+
+def function_dir(template: dict[str, Any] | None = None) -> Path:
+    """The ingest function's code folder (its ``CodeUri``), where ``app.py`` lives."""
+    document = template or load()
+    return TEMPLATE_PATH.parent / document["Resources"]["IngestFunction"]["Properties"]["CodeUri"]
+
+
+def parameter_default(template: dict[str, Any], name: str) -> str:
+    return str(template["Parameters"][name]["Default"])

@@ -1,0 +1,83 @@
+"""DynamoDB access for events: one conditional write per new event, a lease to publish exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from webhook_hub.record import STATE_PUBLISHED, STATE_STORED, Item
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    created: bool
+    existing: Item | None
+    """The item already stored under the same key, when the write found one."""
+
+
+class EventStore:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._client = client
+
+    def put_new(self, item: Item) -> WriteResult:
+        """Write the item unless its event is already stored; one call either way."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException as conflict:
+            existing: Any = conflict.response.get("Item")
+            return WriteResult(created=False, existing=existing)
+        return WriteResult(created=True, existing=None)
+
+    def claim_publish(self, pk: str, now: int, lease_until: int) -> bool:
+        """Take the publish lease of a stored, unpublished event whose previous lease has run out."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": pk}},
+                UpdateExpression="SET lease_until = :lease",
+                ConditionExpression="attribute_exists(pk) AND #state = :stored AND lease_until < :now",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":lease": {"N": str(lease_until)},
+                    ":stored": {"S": STATE_STORED},
+                    ":now": {"N": str(now)},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def mark_published(self, pk: str, published_at: str, message_id: str) -> None:
+        """Leave the ``Pending`` index; keep the SNS message id for tracing a delivery."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": pk}},
+            UpdateExpression="SET #state = :published, published_at = :at, sns_message_id = :mid "
+            "REMOVE pending, lease_until",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":published": {"S": STATE_PUBLISHED},
+                ":at": {"S": published_at},
+                ":mid": {"S": message_id},
+            },
+        )
+
+    def release_lease(self, pk: str) -> None:
+        """After a failed publish, let the sender's retry publish at once instead of waiting out the lease."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": pk}},
+            UpdateExpression="SET lease_until = :zero",
+            ConditionExpression="#state = :stored",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={":zero": {"N": "0"}, ":stored": {"S": STATE_STORED}},
+        )

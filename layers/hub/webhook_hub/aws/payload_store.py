@@ -1,0 +1,18 @@
+"""S3 for bodies too large for an item or a notification, and for quarantined bodies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+class PayloadStore:
+    def __init__(self, bucket: str, client: S3Client) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    def put(self, key: str, body: bytes, content_type: str) -> None:
+        """Idempotent: keys are derived from the event, so a retry rewrites the same object."""
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)

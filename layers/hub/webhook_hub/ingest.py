@@ -1,0 +1,229 @@
+"""The request path: authenticate, classify, redact, store once, publish once, answer.
+
+Every accepted event is stored before it is acknowledged; a redelivery finds the stored item in the
+same conditional write and publishes only if no earlier delivery did. The answer's status is chosen
+for the sender's retry rules (see errors.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_hub.auth import Credentials, authenticate
+from webhook_hub.aws.event_store import EventStore
+from webhook_hub.aws.payload_store import PayloadStore
+from webhook_hub.aws.publisher import Publisher
+from webhook_hub.core.classify import Classification, RejectedBody, classify
+from webhook_hub.core.notification import build_notification, message_attributes
+from webhook_hub.core.redact import REDACTED, redact
+from webhook_hub.errors import (
+    BadBody,
+    BodyTooLarge,
+    ForbiddenInstance,
+    PublishFailed,
+    PublishInProgress,
+    StoreUnavailable,
+    Unavailable,
+)
+from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, item_size, iso_utc
+from webhook_hub.settings import DYNAMODB_ITEM_LIMIT, SNS_MESSAGE_LIMIT, Settings
+
+AwsError = (BotoCoreError, ClientError)
+
+OUTCOME_ACCEPTED = "accepted"
+OUTCOME_UNCLASSIFIED = "unclassified"
+OUTCOME_DUPLICATE = "duplicate"
+OUTCOME_REPUBLISHED = "republished"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    body: bytes
+    path_segments: tuple[str, ...]
+    headers: Mapping[str, str]
+    request_id: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    outcome: str
+    event_id: str
+    event_type: str
+    topic_key: str
+    offloaded: bool = False
+    publish_marked: bool = True
+    """False when SNS took the message but recording that failed (the event stays in ``Pending``)."""
+
+    def body(self) -> dict[str, str]:
+        return {"status": self.outcome, "event_id": self.event_id, "event_type": self.event_type}
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    item: Item
+    message: str
+    attributes: dict[str, str]
+    offloaded: bool
+
+
+def _sns_size(message: str, attributes: Mapping[str, str]) -> int:
+    return len(message.encode()) + sum(
+        len(name) + len("String") + len(value.encode()) for name, value in attributes.items()
+    )
+
+
+_SECRET_FIELD = re.compile(
+    r'("(?:apikey|api_key|apiKey|jwt|jwt_key|token|authorization|password|secret)"\s*:\s*")(?:[^"\\]|\\.)*(")',
+    re.IGNORECASE,
+)
+
+
+def redact_raw(body: bytes, secrets: Sequence[str]) -> bytes:
+    """Best-effort redaction of a body that is not JSON, before it is quarantined."""
+    text = _SECRET_FIELD.sub(lambda match: match.group(1) + REDACTED + match.group(2), body.decode("utf-8", "replace"))
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text.encode()
+
+
+class Ingest:
+    def __init__(
+        self,
+        settings: Settings,
+        store: EventStore,
+        publisher: Publisher,
+        payloads: PayloadStore,
+        tokens: Callable[[], Sequence[str]],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._publisher = publisher
+        self._payloads = payloads
+        self._tokens = tokens
+
+    def handle(self, request: WebhookRequest) -> Outcome:
+        """Answer one webhook call; raise a ``HubError`` for anything but 2xx."""
+        if len(request.body) > self._settings.max_body_bytes:
+            raise BodyTooLarge(f"body is {len(request.body)} bytes; the limit is {self._settings.max_body_bytes}")
+        try:
+            tokens = self._tokens()
+        except AwsError as error:
+            raise Unavailable("cannot read the webhook token") from error
+        auth = authenticate(Credentials(request.path_segments, request.headers), tokens, self._settings.auth_header)
+        try:
+            classification = classify(request.body, auth.suffix)
+        except RejectedBody as rejected:
+            self._quarantine(request, tokens)
+            raise BadBody(rejected.reason, rejected.detail) from rejected
+        allowed = self._settings.allowed_instances
+        if allowed and classification.instance not in allowed:
+            raise ForbiddenInstance("instance is not on this hub's allow-list")
+        now = int(request.received_at.timestamp())
+        prepared = self._prepare(classification, request.received_at, tokens, lease_until=now + self._lease())
+        try:
+            written = self._store.put_new(prepared.item)
+        except AwsError as error:
+            raise StoreUnavailable("cannot store the event") from error
+        if written.created:
+            outcome = OUTCOME_ACCEPTED if classification.valid else OUTCOME_UNCLASSIFIED
+            return self._publish(classification, prepared, outcome)
+        existing = written.existing or {}
+        if existing.get("state", {}).get("S") == STATE_PUBLISHED:
+            return Outcome(
+                OUTCOME_DUPLICATE, classification.event_id, classification.event_type, classification.topic_key
+            )
+        try:
+            claimed = self._store.claim_publish(classification.event_id, now, now + self._lease())
+        except AwsError as error:
+            raise StoreUnavailable("cannot claim the event for publishing") from error
+        if not claimed:
+            raise PublishInProgress("another delivery of this event is being published; retry shortly")
+        original = existing.get("received_at", {}).get("S")
+        if original:
+            prepared = self._prepare(classification, _parse_iso(original), tokens, lease_until=0)
+        return self._publish(classification, prepared, OUTCOME_REPUBLISHED)
+
+    def _lease(self) -> int:
+        return self._settings.publish_lease_seconds
+
+    def _publish(self, classification: Classification, prepared: _Prepared, outcome: str) -> Outcome:
+        event_id = classification.event_id
+        try:
+            message_id = self._publisher.publish(classification.topic_key, prepared.message, prepared.attributes)
+        except AwsError as error:
+            try:
+                self._store.release_lease(event_id)
+            except AwsError:
+                pass  # the lease runs out by itself
+            raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
+        marked = True
+        try:
+            self._store.mark_published(event_id, iso_utc(datetime.now(UTC)), message_id)
+        except AwsError:
+            marked = False
+        return Outcome(
+            outcome, event_id, classification.event_type, classification.topic_key, prepared.offloaded, marked
+        )
+
+    def _prepare(
+        self, classification: Classification, received_at: datetime, tokens: Sequence[str], lease_until: int
+    ) -> _Prepared:
+        """Item and notification with the redacted payload inline, or in S3 when either would be too large."""
+        redacted = redact(classification.payload, tokens)
+        payload_json = compact_json(redacted)
+        attributes = message_attributes(classification)
+        common: dict[str, Any] = {
+            "received_at": received_at,
+            "lease_until": lease_until,
+            "retention_days": self._settings.retention_days,
+        }
+        if len(payload_json.encode()) <= self._settings.inline_limit_bytes:
+            message = compact_json(build_notification(classification, received_at=received_at, payload=redacted))
+            item = build_item(classification, payload_json=payload_json, payload_ref=None, **common)
+            if _sns_size(message, attributes) < SNS_MESSAGE_LIMIT and item_size(item) < DYNAMODB_ITEM_LIMIT:
+                return _Prepared(item, message, attributes, offloaded=False)
+        ref = self._offload(classification.event_id, payload_json.encode())
+        message = compact_json(
+            build_notification(classification, received_at=received_at, payload=None, payload_ref=ref)
+        )
+        item = build_item(classification, payload_json=None, payload_ref=ref, **common)
+        if _sns_size(message, attributes) >= SNS_MESSAGE_LIMIT or item_size(item) >= DYNAMODB_ITEM_LIMIT:
+            # Summaries are bounded, so this needs a pathological body; the payload in S3 keeps everything.
+            trimmed = replace(classification, summary={"truncated": True}, reasons=classification.reasons[:1])
+            message = compact_json(build_notification(trimmed, received_at=received_at, payload=None, payload_ref=ref))
+            item = build_item(trimmed, payload_json=None, payload_ref=ref, **common)
+        return _Prepared(item, message, attributes, offloaded=True)
+
+    def _offload(self, event_id: str, payload: bytes) -> dict[str, Any]:
+        key = f"payloads/{event_id}.json"
+        try:
+            self._payloads.put(key, payload, "application/json")
+        except AwsError as error:
+            raise StoreUnavailable("cannot store the large body") from error
+        return {
+            "bucket": self._payloads.bucket,
+            "key": key,
+            "size": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+
+    def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
+        """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
+        key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
+        try:
+            self._payloads.put(key, redact_raw(request.body, tokens), "text/plain; charset=utf-8")
+        except AwsError as error:
+            raise StoreUnavailable("cannot quarantine the rejected body") from error
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,120 @@
+"""The DynamoDB item of one event: its keys, the index keys of each access pattern, and its size.
+
+Pure (no AWS import): the item is built in DynamoDB's attribute-value format so its size can be
+counted exactly against the 400 KB limit before it is written.
+
+Access patterns, one index each (see docs/data-model.md):
+- the event itself, by ``pk`` = event id (the hash of the dedup key): the conditional write;
+- ``ByInstance``: events of one instance in time order (``instance_pk``, ``received_at``);
+- ``ByTypeDay``: events of one type in a time range, for replay (``type_day``, ``received_at``);
+- ``ByMessage``: everything about one WhatsApp message (``message_pk``, ``received_at``);
+- ``Pending``: stored but not yet published, for recovery (``pending``, ``received_at``), sparse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from webhook_hub.core.classify import Classification
+
+STATE_STORED = "stored"
+STATE_PUBLISHED = "published"
+NO_INSTANCE = "(none)"
+
+KEY_PART_LIMIT = 512
+"""Index keys are capped well below DynamoDB's 2 KB key limit; a hostile instance name cannot break the write."""
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+
+def iso_utc(moment: datetime) -> str:
+    """Millisecond ISO-8601 in UTC with ``Z``: sorts as text in time order."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def key_part(value: str) -> str:
+    """The value itself, or for an oversized one a prefix plus its hash (still unique, still readable)."""
+    if len(value.encode()) <= KEY_PART_LIMIT:
+        return value
+    return value[:128] + "#" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def build_item(
+    classification: Classification,
+    *,
+    received_at: datetime,
+    payload_json: str | None,
+    payload_ref: Mapping[str, Any] | None,
+    lease_until: int,
+    retention_days: int,
+) -> Item:
+    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held."""
+    received = iso_utc(received_at)
+    item: Item = {
+        "pk": {"S": classification.event_id},
+        "event_type": {"S": classification.event_type},
+        "topic_key": {"S": classification.topic_key},
+        "known": {"BOOL": classification.known},
+        "valid": {"BOOL": classification.valid},
+        "received_at": {"S": received},
+        "instance_pk": {"S": key_part(classification.instance or NO_INSTANCE)},
+        "type_day": {"S": key_part(f"{classification.event_type}#{received[:10]}")},
+        "summary": {"S": compact_json(classification.summary)},
+        "state": {"S": STATE_STORED},
+        "pending": {"S": "1"},
+        "lease_until": {"N": str(lease_until)},
+        "expires_at": {"N": str(int(received_at.timestamp()) + retention_days * 86_400)},
+    }
+    if classification.instance is not None:
+        item["instance"] = {"S": key_part(classification.instance)}
+    if classification.reasons:
+        item["reasons"] = {"L": [{"S": reason} for reason in classification.reasons]}
+    if classification.occurred_at is not None:
+        item["occurred_at"] = {"S": iso_utc(classification.occurred_at)}
+    message_id = classification.summary.get("message_id")
+    if isinstance(message_id, str) and message_id:
+        item["message_pk"] = {"S": key_part(f"{classification.instance or NO_INSTANCE}#{message_id}")}
+    if payload_json is not None:
+        item["payload"] = {"S": payload_json}
+    if payload_ref is not None:
+        item["payload_ref"] = {
+            "M": {
+                "bucket": {"S": str(payload_ref["bucket"])},
+                "key": {"S": str(payload_ref["key"])},
+                "size": {"N": str(payload_ref["size"])},
+                "sha256": {"S": str(payload_ref["sha256"])},
+            }
+        }
+    return item
+
+
+def _value_size(value: AttributeValue) -> int:
+    ((kind, content),) = value.items()
+    if kind == "S":
+        return len(content.encode())
+    if kind == "N":
+        digits = content.lstrip("-").replace(".", "").lstrip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "B":
+        return len(content)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in content)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + _value_size(element) for name, element in content.items())
+    raise ValueError(f"unsupported attribute type {kind}")
+
+
+def item_size(item: Item) -> int:
+    """Bytes DynamoDB counts against its 400 KB item limit (names plus values, UTF-8)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
