@@ -41,7 +41,7 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _query(dynamodb: Any, table: str, index: str, key: str, value: str, since: str) -> list[dict[str, Any]]:
+def _query(dynamodb: Any, table: str, index: str, key: str, value: str, *, since: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     arguments: dict[str, Any] = {
         "TableName": table,
@@ -78,12 +78,14 @@ def list_events(
     """Stored events, oldest first, through the index that fits the filters."""
     since_text = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if instance is not None:
-        items = _query(dynamodb, table, "ByInstance", "instance_pk", instance, since_text)
+        items = _query(dynamodb, table, "ByInstance", "instance_pk", instance, since=since_text)
     elif event_type is not None:
         items = []
         day, today = since.astimezone(UTC).date(), datetime.now(UTC).date()
         while day <= today:
-            items += _query(dynamodb, table, "ByTypeDay", "type_day", f"{event_type}#{day.isoformat()}", since_text)
+            items += _query(
+                dynamodb, table, "ByTypeDay", "type_day", f"{event_type}#{day.isoformat()}", since=since_text
+            )
             day += timedelta(days=1)
     else:
         items = _scan(dynamodb, table, since_text)

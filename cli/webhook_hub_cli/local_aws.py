@@ -22,7 +22,7 @@ ACCOUNT_ID = "123456789012"
 """moto's default account."""
 
 
-def client(service: str, endpoint_url: str) -> Any:
+def client(service: Any, endpoint_url: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint_url,

@@ -94,7 +94,7 @@ def _gateway_handler(containers: ProcessPoolExecutor) -> type[BaseHTTPRequestHan
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             """Silent: request lines would print the token-bearing path."""
 
     return Gateway
@@ -218,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
             )
         for thread in threads:
             thread.start()
-        signal.signal(signal.SIGTERM, _stop_on_signal)
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a background job starts with it ignored
+            signal.signal(stop_signal, _stop_on_signal)
         gateway_server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass

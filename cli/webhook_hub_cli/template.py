@@ -33,7 +33,7 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
     return {name: value}
 
 
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
 
 
 @cache
@@ -106,7 +106,7 @@ def function_environment(template: dict[str, Any]) -> dict[str, Any]:
 def function_dir(template: dict[str, Any] | None = None) -> Path:
     """The ingest function's code folder (its ``CodeUri``), where ``app.py`` lives."""
     document = template or load()
-    return TEMPLATE_PATH.parent / document["Resources"]["IngestFunction"]["Properties"]["CodeUri"]
+    return TEMPLATE_PATH.parent / str(document["Resources"]["IngestFunction"]["Properties"]["CodeUri"])
 
 
 def parameter_default(template: dict[str, Any], name: str) -> str:

@@ -125,4 +125,3 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error("unhandled error", extra={"error_type": type(error).__name__, "where": where})
         metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
         return _response(500, {"error": "internal", "reason": "unexpected error; the sender will retry"})
-

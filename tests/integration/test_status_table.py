@@ -146,7 +146,8 @@ def test_body_that_is_not_json_or_has_no_event_answers_400_and_is_quarantined(st
 
     assert (not_json.status, not_json.body["error"]) == (400, "not_json")
     assert (no_event.status, no_event.body["error"]) == (400, "no_event")
-    assert not_json.body["reason"] and no_event.body["reason"]
+    assert not_json.body["reason"]
+    assert no_event.body["reason"]
     assert scan_items(stack) == []
     keys = [entry["Key"] for entry in s3.list_objects_v2(Bucket=stack.bucket_name)["Contents"]]
     assert len(keys) == 2

@@ -64,9 +64,7 @@ def _verify_jwt(jwt_text: str, tokens: Sequence[str], now: float) -> bool:
         issued_at, expires = claims["iat"], claims["exp"]
         if not isinstance(issued_at, int | float) or not isinstance(expires, int | float):
             return False
-        if issued_at > now + JWT_LEEWAY_SECONDS or expires - issued_at > JWT_MAX_LIFETIME_SECONDS:
-            return False
-        return True
+        return issued_at <= now + JWT_LEEWAY_SECONDS and expires - issued_at <= JWT_MAX_LIFETIME_SECONDS
     return False
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ from webhook_hub.errors import (
     StoreUnavailable,
     Unavailable,
 )
-from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, item_size, iso_utc
+from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, iso_utc, item_size
 from webhook_hub.settings import DYNAMODB_ITEM_LIMIT, SNS_MESSAGE_LIMIT, Settings
 
 AwsError = (BotoCoreError, ClientError)
@@ -160,10 +161,8 @@ class Ingest:
         try:
             message_id = self._publisher.publish(classification.topic_key, prepared.message, prepared.attributes)
         except AwsError as error:
-            try:
+            with suppress(*AwsError):  # otherwise the lease runs out by itself
                 self._store.release_lease(event_id)
-            except AwsError:
-                pass  # the lease runs out by itself
             raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
         marked = True
         try:

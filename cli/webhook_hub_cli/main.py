@@ -1,0 +1,29 @@
+"""The ``webhook-hub`` command: one subcommand per module, each registering itself on the parser."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from . import docs_cmd, events_cmd, inspect_cmd, run_cmd, send_cmd
+
+COMMANDS = (run_cmd, send_cmd, events_cmd, inspect_cmd, docs_cmd)
+"""Each module exposes ``register(subparsers)``, which adds its parser and sets ``func(args) -> exit code``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="webhook-hub",
+        description="Webhook Hub: receive ApiEuAtendo / Evolution API webhooks, classify them, fan them out.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (the console script exits with it)."""
+    args = build_parser().parse_args(argv)
+    exit_code: int = args.func(args)
+    return exit_code

@@ -1,0 +1,195 @@
+"""Property tests: classification never raises on well-formed JSON; redaction never lets a secret through."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import string
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from webhook_hub.core.catalog import EVENT_TYPES, UNCLASSIFIED_TOPIC_KEY, lookup
+from webhook_hub.core.classify import MAX_REASON_LENGTH, MAX_REASONS, Classification, RejectedBody, classify
+from webhook_hub.core.dedup import MAX_KEY_LENGTH
+from webhook_hub.core.notification import Notification, build_notification, message_attributes
+from webhook_hub.core.redact import REDACTED, SECRET_KEYS, URL_KEY, redact
+
+PROPERTY = settings(max_examples=400, deadline=None)
+
+
+def _json(text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | text
+    return st.recursive(
+        scalars,
+        lambda children: st.lists(children, max_size=5) | st.dictionaries(text, children, max_size=5),
+        max_leaves=30,
+    )
+
+
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12)
+"""Any code point, lone surrogates included (JSON can escape them)."""
+PLAIN_TEXT = st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters='"\\'), max_size=12)
+"""Text that json.dumps(ensure_ascii=False) writes verbatim, so a substring search on the output is exact."""
+JSON_VALUES = _json(ANY_TEXT)
+PLAIN_JSON = _json(PLAIN_TEXT)
+
+SPELLINGS = sorted({s for t in EVENT_TYPES for s in (t.name, t.config_name, t.suffix) if s})
+EVENT_NAMES = st.sampled_from(SPELLINGS) | st.sampled_from(SPELLINGS).map(str.swapcase) | ANY_TEXT
+ENVELOPE = st.dictionaries(
+    st.sampled_from(["instance", "date_time", "sender", "server_url", "destination", "apikey", "isLatest"]),
+    JSON_VALUES | st.text(max_size=30),
+)
+SECRETS = st.text(string.ascii_letters + string.digits + "-_", min_size=8, max_size=32).filter(
+    lambda secret: any(char.isalpha() and char not in "eE" for char in secret)
+)
+"""Token-like secrets; a letter other than e keeps them from matching a number in the JSON output."""
+SECRET_KEY_NAMES = st.sampled_from(sorted(SECRET_KEYS)).flatmap(
+    lambda key: st.lists(st.booleans(), min_size=len(key), max_size=len(key)).map(
+        lambda upper: "".join(char.upper() if flag else char for char, flag in zip(key, upper, strict=True))
+    )
+)
+RECEIVED = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def _check(c: Classification) -> None:
+    """Invariants every classification keeps, whatever the body."""
+    if c.known:
+        event_type = lookup(c.event_type)
+        assert event_type is not None
+        assert event_type.name == c.event_type
+        assert c.topic_key == (event_type.topic_key if c.valid else UNCLASSIFIED_TOPIC_KEY)
+    else:
+        assert not c.valid
+        assert c.topic_key == UNCLASSIFIED_TOPIC_KEY
+        assert c.reasons[0].startswith("unknown event ")
+    assert c.valid == (not c.reasons)
+    assert len(c.reasons) <= MAX_REASONS
+    assert all(len(reason) <= MAX_REASON_LENGTH for reason in c.reasons)
+    assert 0 < len(c.event_type) <= 100
+    assert re.fullmatch(r"[0-9a-f]{32}", c.event_id)
+    assert len(c.dedup_key) <= MAX_KEY_LENGTH
+    assert c.occurred_at is None or c.occurred_at.utcoffset() is not None
+    json.dumps(c.summary, allow_nan=False)
+    Notification.model_validate(build_notification(c, received_at=RECEIVED, payload=redact(c.payload)))
+    attributes = message_attributes(c)
+    assert len(attributes) <= 10
+    assert all(0 < len(value) <= 256 for value in attributes.values())
+
+
+def _classify_or_reject(body: bytes | str, suffix: str | None = None) -> None:
+    try:
+        c = classify(body, suffix)
+    except RejectedBody as rejected:
+        reason: str = rejected.reason
+    else:
+        _check(c)
+        return
+    assert reason in {"not_json", "not_object", "no_event"}
+
+
+@PROPERTY
+@given(JSON_VALUES)
+def test_any_json_value(value: Any) -> None:
+    _classify_or_reject(json.dumps(value))
+
+
+@PROPERTY
+@given(st.binary(max_size=200))
+def test_any_bytes(body: bytes) -> None:
+    _classify_or_reject(body)
+
+
+@PROPERTY
+@given(EVENT_NAMES, JSON_VALUES, ENVELOPE, st.none() | st.sampled_from(SPELLINGS) | ANY_TEXT)
+def test_any_object_with_an_event(event: str, data: Any, envelope: dict[str, Any], suffix: str | None) -> None:
+    body = envelope | {"event": event, "data": data}
+    if event.strip():
+        _check(classify(json.dumps(body), suffix))
+    else:
+        _classify_or_reject(json.dumps(body), suffix)
+
+
+def _mutate(data: st.DataObject, node: Any) -> Any:
+    """A copy of ``node`` with one field somewhere removed or replaced by arbitrary JSON."""
+    if isinstance(node, dict) and node:
+        key = data.draw(st.sampled_from(list(node)))
+        action = data.draw(st.sampled_from(["descend", "remove", "replace"]))
+        if action == "remove":
+            return {name: value for name, value in node.items() if name != key}
+        return {**node, key: _mutate(data, node[key]) if action == "descend" else data.draw(JSON_VALUES)}
+    if isinstance(node, list) and node:
+        index = data.draw(st.integers(0, len(node) - 1))
+        if data.draw(st.booleans()):
+            return node[:index] + node[index + 1 :]
+        return [*node[:index], _mutate(data, node[index]), *node[index + 1 :]]
+    return data.draw(JSON_VALUES)
+
+
+@PROPERTY
+@given(st.data())
+def test_mutated_real_samples(samples: list[dict[str, Any]], data: st.DataObject) -> None:
+    body: Any = data.draw(st.sampled_from(samples))
+    for _ in range(data.draw(st.integers(1, 3))):
+        body = _mutate(data, body)
+    _classify_or_reject(json.dumps(body))
+
+
+@PROPERTY
+@given(st.data(), ANY_TEXT)
+def test_samples_under_any_suffix_keep_their_classification(
+    samples: list[dict[str, Any]], data: st.DataObject, suffix: str
+) -> None:
+    body = json.dumps(data.draw(st.sampled_from(samples)))
+    plain, suffixed = classify(body), classify(body, suffix)
+    assert (suffixed.event_type, suffixed.valid, suffixed.dedup_key) == (plain.event_type, plain.valid, plain.dedup_key)
+
+
+def _plant(data: st.DataObject, tree: Any, planted: Callable[[Any], Any]) -> Any:
+    """A copy of ``tree`` where one randomly chosen node is replaced by ``planted(node)``."""
+    if isinstance(tree, dict) and tree and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(list(tree)))
+        return {**tree, key: _plant(data, tree[key], planted)}
+    if isinstance(tree, list) and tree and data.draw(st.booleans()):
+        index = data.draw(st.integers(0, len(tree) - 1))
+        return [*tree[:index], _plant(data, tree[index], planted), *tree[index + 1 :]]
+    return planted(tree)
+
+
+def _redacted_text(tree: Any, secrets: list[str]) -> str:
+    before = copy.deepcopy(tree)
+    text = json.dumps(redact(tree, secrets), ensure_ascii=False)
+    assert tree == before, "redact() must not touch its input"
+    return text
+
+
+@PROPERTY
+@given(st.data(), PLAIN_JSON, SECRET_KEY_NAMES, SECRETS)
+def test_secret_under_a_secret_key_never_survives(data: st.DataObject, tree: Any, key: str, secret: str) -> None:
+    assume(secret not in json.dumps(tree, ensure_ascii=False) and secret not in REDACTED)
+    value = data.draw(st.sampled_from([secret, [secret], {"inner": secret}]))
+    planted = _plant(data, tree, lambda node: {key: value, "sibling": node})
+    assert secret in json.dumps(planted, ensure_ascii=False)
+    assert secret not in _redacted_text(planted, [])
+
+
+@PROPERTY
+@given(st.data(), PLAIN_JSON, SECRETS, PLAIN_TEXT, PLAIN_TEXT)
+def test_known_secret_never_survives_anywhere(
+    data: st.DataObject, tree: Any, secret: str, prefix: str, suffix: str
+) -> None:
+    assume(secret not in REDACTED)
+    text = f"{prefix}{secret}{suffix}"
+    shapes: list[Callable[[Any], Any]] = [lambda _: text, lambda node: {text: node}, lambda node: [node, text]]
+    planted = _plant(data, tree, data.draw(st.sampled_from(shapes)))
+    assert secret not in _redacted_text(planted, [secret])
+
+
+@PROPERTY
+@given(_json(PLAIN_TEXT.filter(lambda key: key.lower() not in SECRET_KEYS | {URL_KEY})))
+def test_redaction_leaves_everything_else_equal(tree: Any) -> None:
+    assert redact(tree) == tree
