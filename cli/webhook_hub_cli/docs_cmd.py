@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from webhook_hub.core.catalog import EVENT_TYPES, UNCLASSIFIED_TOPIC_KEY
+from webhook_hub.core.catalog import EVENT_TYPES, UNCLASSIFIED_TOPIC_KEY, topic_keys
 from webhook_hub.core.models import DATA_MODELS
 from webhook_hub.core.notification import (
     MAX_ATTRIBUTE_LENGTH,
@@ -22,6 +22,7 @@ from webhook_hub.core.notification import (
 )
 from webhook_hub.core.redact import MIN_SECRET_LENGTH, REDACTED, SECRET_KEYS, URL_KEY
 from webhook_hub.core.summary import STATUS_RANKS
+from webhook_hub_cli.template import TEMPLATE_PATH, with_topics
 
 EVENTS_FILE = "events.md"
 SCHEMA_FILE = "notification.schema.json"
@@ -29,7 +30,7 @@ SCHEMA_FILE = "notification.schema.json"
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "docs", help="regenerate docs/events.md and docs/notification.schema.json from the code"
+        "docs", help="regenerate docs/events.md, docs/notification.schema.json and the topics of template.yaml"
     )
     parser.add_argument("--out", type=Path, default=Path("docs"), help="target directory (default: docs)")
     parser.set_defaults(func=run)
@@ -41,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
     for name, text in generated().items():
         (out / name).write_text(text, encoding="utf-8")
         print(out / name)
+    current = TEMPLATE_PATH.read_text(encoding="utf-8")
+    updated = with_topics(current, list(topic_keys()))
+    if updated != current:
+        TEMPLATE_PATH.write_text(updated, encoding="utf-8")
+        print(TEMPLATE_PATH)
     return 0
 
 

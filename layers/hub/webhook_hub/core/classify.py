@@ -92,11 +92,31 @@ def classify(body: bytes | str, suffix: str | None = None) -> Classification:
         raise RejectedBody("not_json", "JSON nesting too deep") from None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def _parse(body: bytes | str) -> Any:
     try:
-        return _DECODER.decode(body if isinstance(body, str) else body.decode("utf-8"))
+        text = body if isinstance(body, str) else body.decode("utf-8")
+        parsed = _DECODER.decode(text)
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, integer digit limit, non-finite numbers
         raise RejectedBody("not_json", f"not valid JSON: {str(error)[:_DETAIL_LENGTH]}") from None
+    return _replace_lone_surrogates(parsed) if _SURROGATE_ESCAPE.search(text) else parsed
+
+
+def _clean(text: str) -> str:
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    """JSON may escape half an emoji (a text cut mid-pair); such a string cannot be stored or sent as UTF-8."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(element) for element in value]
+    if isinstance(value, dict):
+        return {_clean(key): _replace_lone_surrogates(element) for key, element in value.items()}
+    return value
 
 
 def _classify(payload: Any, suffix: str | None) -> Classification:
