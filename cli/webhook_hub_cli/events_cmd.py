@@ -41,35 +41,25 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _all_pages(operation: Any, **arguments: Any) -> list[dict[str, Any]]:
+    """Every item of a DynamoDB query or scan, following ``LastEvaluatedKey``."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = operation(**arguments)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def _query(dynamodb: Any, table: str, index: str, key: str, value: str, *, since: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    arguments: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": index,
-        "KeyConditionExpression": f"{key} = :key AND received_at >= :since",
-        "ExpressionAttributeValues": {":key": {"S": value}, ":since": {"S": since}},
-    }
-    while True:
-        page = dynamodb.query(**arguments)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _scan(dynamodb: Any, table: str, since: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    arguments: dict[str, Any] = {
-        "TableName": table,
-        "FilterExpression": "received_at >= :since",
-        "ExpressionAttributeValues": {":since": {"S": since}},
-    }
-    while True:
-        page = dynamodb.scan(**arguments)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return _all_pages(
+        dynamodb.query,
+        TableName=table,
+        IndexName=index,
+        KeyConditionExpression=f"{key} = :key AND received_at >= :since",
+        ExpressionAttributeValues={":key": {"S": value}, ":since": {"S": since}},
+    )
 
 
 def list_events(
@@ -88,7 +78,12 @@ def list_events(
             )
             day += timedelta(days=1)
     else:
-        items = _scan(dynamodb, table, since_text)
+        items = _all_pages(
+            dynamodb.scan,
+            TableName=table,
+            FilterExpression="received_at >= :since",
+            ExpressionAttributeValues={":since": {"S": since_text}},
+        )
     rows = [_plain(item) for item in items]
     if event_type is not None:
         rows = [row for row in rows if row.get("event_type") == event_type]

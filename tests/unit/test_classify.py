@@ -431,3 +431,17 @@ def test_suffix_on_an_unknown_event(load_body: Load) -> None:
         c.summary["suffix_mismatch"]
         == "URL suffix 'groups-update' names 'groups.update' but body says 'group.join-request'"
     )
+
+
+def test_half_an_emoji_escaped_in_json_becomes_a_replacement_character() -> None:
+    body = (
+        b'{"event": "messages.upsert", "instance": "loja\\ud800", "data": {"key": {"remoteJid": '
+        b'"5511900000001@s.whatsapp.net", "id": "X1"}, "message": {"conversation": "oi \\ud83d\\ude00 \\ud83d"}}}'
+    )
+
+    classification = classify(body)
+
+    assert classification.instance == "loja\ufffd"
+    assert classification.summary["text"] == "oi \U0001f600 \ufffd"
+    assert "\ufffd" in classification.payload["data"]["message"]["conversation"]
+    classification.summary["text"].encode()  # storable and publishable as UTF-8
