@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/hub cli functions/ingest tests tools
+	$(BIN)/mypy layers/hub cli functions/ingest functions/recover tests tools
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q

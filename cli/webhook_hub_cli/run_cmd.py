@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 def _start_container(environment: dict[str, str]) -> None:
     os.environ.update(environment)
-    sys.path.insert(0, str(stack_template.function_dir()))
+    sys.path[:0] = [str(stack_template.function_dir()), str(stack_template.function_dir("RecoverFunction"))]
     sys.stdout = sys.stderr  # the function's logs and metrics go to stderr; stdout is for notifications
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the containers
     import app  # noqa: F401, PLC0415 - the cold start happens here, once per container
@@ -58,6 +58,13 @@ def _invoke(event: dict[str, Any]) -> dict[str, Any]:
 
     response: dict[str, Any] = app.lambda_handler(event, LambdaContext())
     return response
+
+
+def _sweep() -> dict[str, int]:
+    import recover  # noqa: PLC0415
+
+    report: dict[str, int] = recover.lambda_handler({}, LambdaContext(function_name="webhook-hub-recover"))
+    return report
 
 
 # --- the API Gateway side: runs in the parent ---------------------------------------------------------
@@ -142,6 +149,13 @@ def _tap(stack: local_aws.LocalStack, out: TextIO, as_json: bool, stop: threadin
             sqs.delete_message(QueueUrl=stack.tap_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def _schedule_sweeps(containers: ProcessPoolExecutor, stop: threading.Event) -> None:
+    """The recovery function's schedule (EventBridge on AWS)."""
+    interval = stack_template.sweep_interval_seconds()
+    while not stop.wait(interval):
+        containers.submit(_sweep)
+
+
 def _deployed_environment(stack_name: str) -> tuple[dict[str, str], str]:
     """The function's environment for a deployed stack, from its outputs; and the current token."""
     import boto3  # noqa: PLC0415
@@ -206,6 +220,8 @@ def run(args: argparse.Namespace) -> int:
             initargs=(environment,),
         )
         gateway_server.RequestHandlerClass = _gateway_handler(containers)
+        if not args.stack:  # a deployed stack runs its own sweep
+            threads.append(threading.Thread(target=_schedule_sweeps, args=(containers, stop), daemon=True))
         port = gateway_server.server_address[1]
         webhook_url = f"http://127.0.0.1:{port}/webhook/{token}"
         LocalHubState(webhook_url, endpoint_url, table_name, os.getpid()).save()

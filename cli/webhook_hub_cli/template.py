@@ -103,10 +103,17 @@ def function_environment(template: dict[str, Any]) -> dict[str, Any]:
     return dict(template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"])
 
 
-def function_dir(template: dict[str, Any] | None = None) -> Path:
-    """The ingest function's code folder (its ``CodeUri``), where ``app.py`` lives."""
-    document = template or load()
-    return TEMPLATE_PATH.parent / str(document["Resources"]["IngestFunction"]["Properties"]["CodeUri"])
+def function_dir(logical_id: str = "IngestFunction") -> Path:
+    """A function's code folder (its ``CodeUri``), where its handler module lives."""
+    return TEMPLATE_PATH.parent / str(load()["Resources"][logical_id]["Properties"]["CodeUri"])
+
+
+def sweep_interval_seconds() -> int:
+    """The recovery function's schedule, ``rate(N minutes)``, in seconds."""
+    events = load()["Resources"]["RecoverFunction"]["Properties"]["Events"]
+    (schedule,) = (event["Properties"]["ScheduleExpression"] for event in events.values())
+    count, unit = str(schedule).removeprefix("rate(").removesuffix(")").split()
+    return int(count) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600}[unit]
 
 
 def parameter_default(template: dict[str, Any], name: str) -> str:

@@ -253,11 +253,13 @@ def test_every_log_group_has_retention_and_the_function_and_api_log_to_them(temp
 # --- Alarms ---------------------------------------------------------------------------------------
 
 
-def alarm_for(template: Template, namespace: str, metric: str) -> dict[str, Any]:
+def alarm_for(template: Template, namespace: str, metric: str, function: str | None = None) -> dict[str, Any]:
     matches: list[dict[str, Any]] = [
         alarm["Properties"]
         for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"].get("Namespace") == namespace and alarm["Properties"].get("MetricName") == metric
+        if alarm["Properties"].get("Namespace") == namespace
+        and alarm["Properties"].get("MetricName") == metric
+        and (function is None or alarm["Properties"]["Dimensions"][0]["Value"] == {"Ref": function})
     ]
     assert len(matches) == 1, f"expected one alarm on {namespace} {metric}, found {len(matches)}"
     alarm = matches[0]
@@ -269,8 +271,9 @@ def alarm_for(template: Template, namespace: str, metric: str) -> dict[str, Any]
 
 def test_alarms_cover_api_5xx_function_errors_and_throttles(template: Template) -> None:
     api = alarm_for(template, "AWS/ApiGateway", "5xx")
-    errors = alarm_for(template, "AWS/Lambda", "Errors")
+    errors = alarm_for(template, "AWS/Lambda", "Errors", "IngestFunction")
     throttles = alarm_for(template, "AWS/Lambda", "Throttles")
+    recovery_errors = alarm_for(template, "AWS/Lambda", "Errors", "RecoverFunction")
 
     assert api["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
     assert (
@@ -278,6 +281,7 @@ def test_alarms_cover_api_5xx_function_errors_and_throttles(template: Template) 
         == throttles["Dimensions"]
         == [{"Name": "FunctionName", "Value": {"Ref": "IngestFunction"}}]
     )
+    assert recovery_errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "RecoverFunction"}}]
 
 
 def test_publish_failed_alarm_watches_the_metric_the_function_emits(template: Template) -> None:
@@ -322,11 +326,13 @@ def test_the_access_log_check_sees_the_path(template: Template) -> None:
 
 
 def function_routes(template: Template) -> list[tuple[str, str, Any]]:
-    """``(method, path, api)`` of every event of every function (non-HTTP events give their type)."""
+    """``(method, path, api)`` of every event of every function but schedules (other events give their type)."""
     routes = []
     for function in resources_of(template, "AWS::Serverless::Function").values():
         for event in function["Properties"].get("Events", {}).values():
             props = event.get("Properties", {})
+            if event.get("Type") == "ScheduleV2":
+                continue  # the recovery sweep's timer, not a route
             if event.get("Type") != "HttpApi":
                 routes.append((str(event.get("Type")), "", None))
                 continue

@@ -10,12 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_hub.auth import Credentials, authenticate
 from webhook_hub.aws.event_store import EventStore
@@ -24,19 +21,17 @@ from webhook_hub.aws.publisher import Publisher
 from webhook_hub.core.classify import Classification, RejectedBody, classify
 from webhook_hub.core.notification import build_notification, message_attributes
 from webhook_hub.core.redact import REDACTED, redact
+from webhook_hub.delivery import AwsError, Delivery, deliver, delivery_of
 from webhook_hub.errors import (
     BadBody,
     BodyTooLarge,
     ForbiddenInstance,
-    PublishFailed,
     PublishInProgress,
     StoreUnavailable,
     Unavailable,
 )
-from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, iso_utc, item_size
+from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, item_size
 from webhook_hub.settings import DYNAMODB_ITEM_LIMIT, SNS_MESSAGE_LIMIT, Settings
-
-AwsError = (BotoCoreError, ClientError)
 
 OUTCOME_ACCEPTED = "accepted"
 OUTCOME_UNCLASSIFIED = "unclassified"
@@ -70,8 +65,7 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     item: Item
-    message: str
-    attributes: dict[str, str]
+    delivery: Delivery
     offloaded: bool
 
 
@@ -135,8 +129,15 @@ class Ingest:
         except AwsError as error:
             raise StoreUnavailable("cannot store the event") from error
         if written.created:
-            outcome = OUTCOME_ACCEPTED if classification.valid else OUTCOME_UNCLASSIFIED
-            return self._publish(classification, prepared, outcome)
+            marked = deliver(self._store, self._publisher, prepared.delivery)
+            return Outcome(
+                OUTCOME_ACCEPTED if classification.valid else OUTCOME_UNCLASSIFIED,
+                classification.event_id,
+                classification.event_type,
+                classification.topic_key,
+                prepared.offloaded,
+                marked,
+            )
         existing = written.existing or {}
         if existing.get("state", {}).get("S") == STATE_PUBLISHED:
             return Outcome(
@@ -148,30 +149,17 @@ class Ingest:
             raise StoreUnavailable("cannot claim the event for publishing") from error
         if not claimed:
             raise PublishInProgress("another delivery of this event is being published; retry shortly")
-        original = existing.get("received_at", {}).get("S")
-        if original:
-            prepared = self._prepare(classification, _parse_iso(original), tokens, lease_until=0)
-        return self._publish(classification, prepared, OUTCOME_REPUBLISHED)
+        marked = deliver(self._store, self._publisher, delivery_of(existing))
+        return Outcome(
+            OUTCOME_REPUBLISHED,
+            classification.event_id,
+            classification.event_type,
+            classification.topic_key,
+            publish_marked=marked,
+        )
 
     def _lease(self) -> int:
         return self._settings.publish_lease_seconds
-
-    def _publish(self, classification: Classification, prepared: _Prepared, outcome: str) -> Outcome:
-        event_id = classification.event_id
-        try:
-            message_id = self._publisher.publish(classification.topic_key, prepared.message, prepared.attributes)
-        except AwsError as error:
-            with suppress(*AwsError):  # otherwise the lease runs out by itself
-                self._store.release_lease(event_id)
-            raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
-        marked = True
-        try:
-            self._store.mark_published(event_id, iso_utc(datetime.now(UTC)), message_id)
-        except AwsError:
-            marked = False
-        return Outcome(
-            outcome, event_id, classification.event_type, classification.topic_key, prepared.offloaded, marked
-        )
 
     def _prepare(
         self, classification: Classification, received_at: datetime, tokens: Sequence[str], lease_until: int
@@ -189,7 +177,9 @@ class Ingest:
             message = compact_json(build_notification(classification, received_at=received_at, payload=redacted))
             item = build_item(classification, payload_json=payload_json, payload_ref=None, **common)
             if _sns_size(message, attributes) < SNS_MESSAGE_LIMIT and item_size(item) < DYNAMODB_ITEM_LIMIT:
-                return _Prepared(item, message, attributes, offloaded=False)
+                return _Prepared(
+                    item, Delivery(classification.event_id, classification.topic_key, message, attributes), False
+                )
         ref = self._offload(classification.event_id, payload_json.encode())
         message = compact_json(
             build_notification(classification, received_at=received_at, payload=None, payload_ref=ref)
@@ -200,7 +190,7 @@ class Ingest:
             trimmed = replace(classification, summary={"truncated": True}, reasons=classification.reasons[:1])
             message = compact_json(build_notification(trimmed, received_at=received_at, payload=None, payload_ref=ref))
             item = build_item(trimmed, payload_json=None, payload_ref=ref, **common)
-        return _Prepared(item, message, attributes, offloaded=True)
+        return _Prepared(item, Delivery(classification.event_id, classification.topic_key, message, attributes), True)
 
     def _offload(self, event_id: str, payload: bytes) -> dict[str, Any]:
         key = f"payloads/{event_id}.json"
@@ -222,7 +212,3 @@ class Ingest:
             self._payloads.put(key, redact_raw(request.body, tokens), "text/plain; charset=utf-8")
         except AwsError as error:
             raise StoreUnavailable("cannot quarantine the rejected body") from error
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from webhook_hub.core.classify import Classification
+from webhook_hub.core.values import from_iso, iso_utc
 
 STATE_STORED = "stored"
 STATE_PUBLISHED = "published"
@@ -30,11 +31,6 @@ KEY_PART_LIMIT = 512
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
-
-
-def iso_utc(moment: datetime) -> str:
-    """Millisecond ISO-8601 in UTC with ``Z``: sorts as text in time order."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def compact_json(value: Any) -> str:
@@ -61,6 +57,7 @@ def build_item(
     received = iso_utc(received_at)
     item: Item = {
         "pk": {"S": classification.event_id},
+        "dedup_key": {"S": classification.dedup_key},
         "event_type": {"S": classification.event_type},
         "topic_key": {"S": classification.topic_key},
         "known": {"BOOL": classification.known},
@@ -95,6 +92,36 @@ def build_item(
             }
         }
     return item
+
+
+def classification_of(item: Item) -> Classification:
+    """The classification an item was written from, for publishing it again (the body itself is not needed)."""
+    return Classification(
+        event_type=item["event_type"]["S"],
+        known=item["known"]["BOOL"],
+        topic_key=item["topic_key"]["S"],
+        valid=item["valid"]["BOOL"],
+        reasons=tuple(reason["S"] for reason in item.get("reasons", {}).get("L", [])),
+        instance=item.get("instance", {}).get("S"),
+        dedup_key=item["dedup_key"]["S"],
+        event_id=item["pk"]["S"],
+        occurred_at=from_iso(item.get("occurred_at", {}).get("S")),
+        summary=json.loads(item["summary"]["S"]),
+        payload={},
+    )
+
+
+def stored_payload(item: Item) -> tuple[Any | None, dict[str, Any] | None]:
+    """The redacted payload stored inline, or the pointer to it in S3."""
+    if "payload" in item:
+        return json.loads(item["payload"]["S"]), None
+    reference = item["payload_ref"]["M"]
+    return None, {
+        "bucket": reference["bucket"]["S"],
+        "key": reference["key"]["S"],
+        "size": int(reference["size"]["N"]),
+        "sha256": reference["sha256"]["S"],
+    }
 
 
 def _value_size(value: AttributeValue) -> int:

@@ -37,6 +37,22 @@ class EventStore:
             return WriteResult(created=False, existing=existing)
         return WriteResult(created=True, existing=None)
 
+    def get(self, pk: str) -> Item | None:
+        found: Any = self._client.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=True)
+        item: Item | None = found.get("Item")
+        return item
+
+    def pending_before(self, cutoff: str, limit: int) -> list[str]:
+        """Ids of events stored but not yet published, received before ``cutoff`` (ISO), oldest first."""
+        page = self._client.query(
+            TableName=self._table,
+            IndexName="Pending",
+            KeyConditionExpression="pending = :pending AND received_at < :cutoff",
+            ExpressionAttributeValues={":pending": {"S": "1"}, ":cutoff": {"S": cutoff}},
+            Limit=limit,
+        )
+        return [item["pk"]["S"] for item in page["Items"]]
+
     def claim_publish(self, pk: str, now: int, lease_until: int) -> bool:
         """Take the publish lease of a stored, unpublished event whose previous lease has run out."""
         try:

@@ -1,0 +1,63 @@
+"""Publishing a stored event and recording that it was: shared by the ingest path and the recovery sweep.
+
+A stored item holds everything its notification needs, so an event is published the same way whether
+the first delivery, a redelivery or the sweep gets to it.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_hub.aws.event_store import EventStore
+from webhook_hub.aws.publisher import Publisher
+from webhook_hub.core.notification import build_notification, message_attributes
+from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.errors import PublishFailed
+from webhook_hub.record import Item, classification_of, compact_json, stored_payload
+
+AwsError = (BotoCoreError, ClientError)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    event_id: str
+    topic_key: str
+    message: str
+    attributes: dict[str, str]
+
+
+def delivery_of(item: Item) -> Delivery:
+    """The notification of a stored event, rebuilt from its item."""
+    classification = classification_of(item)
+    payload, payload_ref = stored_payload(item)
+    received_at = from_iso(item["received_at"]["S"])
+    assert received_at is not None, "items always carry received_at"
+    notification = build_notification(classification, received_at=received_at, payload=payload, payload_ref=payload_ref)
+    return Delivery(
+        classification.event_id,
+        classification.topic_key,
+        compact_json(notification),
+        message_attributes(classification),
+    )
+
+
+def deliver(store: EventStore, publisher: Publisher, delivery: Delivery) -> bool:
+    """Publish, then mark published; ``False`` when SNS took it but the mark failed (it stays ``Pending``).
+
+    Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back.
+    """
+    try:
+        message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.attributes)
+    except AwsError as error:
+        with suppress(*AwsError):  # otherwise the lease runs out by itself
+            store.release_lease(delivery.event_id)
+        raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
+    try:
+        store.mark_published(delivery.event_id, iso_utc(datetime.now(UTC)), message_id)
+    except AwsError:
+        return False
+    return True
