@@ -157,25 +157,16 @@ def _schedule_sweeps(containers: ProcessPoolExecutor, stop: threading.Event) -> 
 
 
 def _deployed_environment(stack_name: str) -> tuple[dict[str, str], str]:
-    """The function's environment for a deployed stack, from its outputs; and the current token."""
+    """The deployed ingest function's own environment, and the current token (your AWS credentials)."""
     import boto3  # noqa: PLC0415
 
     outputs = {
         output["OutputKey"]: output["OutputValue"]
         for output in boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]["Outputs"]
     }
-    secret = json.loads(
-        boto3.client("secretsmanager").get_secret_value(SecretId=outputs["TokenSecretArn"])["SecretString"]
-    )
-    environment = {
-        "TABLE_NAME": outputs["EventsTableName"],
-        "BUCKET_NAME": outputs["PayloadBucketName"],
-        "TOPIC_ARN_PREFIX": outputs["TopicArnPrefix"],
-        "TOKEN_SECRET_ID": outputs["TokenSecretArn"],
-        "POWERTOOLS_SERVICE_NAME": "webhook-hub",
-        "POWERTOOLS_METRICS_NAMESPACE": "WebhookHub",
-    }
-    return environment, str(secret["current"])
+    configuration = boto3.client("lambda").get_function_configuration(FunctionName=outputs["IngestFunctionName"])
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=outputs["TokenSecretArn"])
+    return dict(configuration["Environment"]["Variables"]), str(json.loads(secret["SecretString"])["current"])
 
 
 def _stop_on_signal(signum: int, frame: object) -> None:

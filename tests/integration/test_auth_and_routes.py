@@ -130,10 +130,14 @@ def test_instance_allow_list_refuses_other_instances(
     refused = invoke(stack, sample("reference/messages-upsert-text.json"))
     allowed_body = {**sample("reference/messages-upsert-text.json"), "instance": "filial"}
     allowed = invoke(stack, allowed_body)
+    server_errors = invoke(stack, sample("reference/error-webhook.json"))  # the server's, no instance
+    no_instance = invoke(stack, {**allowed_body, "instance": None})
 
     assert (refused.status, refused.body["error"]) == (403, "instance_not_allowed")
+    assert (no_instance.status, no_instance.body["error"]) == (403, "instance_not_allowed")
     assert allowed.status == 200
-    assert [item["instance"]["S"] for item in scan_items(stack)] == ["filial"]
+    assert (server_errors.status, server_errors.body["event_type"]) == (200, "error")
+    assert sorted(item["instance_pk"]["S"] for item in scan_items(stack)) == ["(none)", "filial"]
 
 
 def test_health_touches_no_aws_and_other_routes_are_refused(stack: local_aws.LocalStack) -> None:

@@ -29,6 +29,7 @@ def test_large_body_is_offloaded_with_size_and_sha256(stack: local_aws.LocalStac
     (item,) = scan_items(stack)
     assert "payload" not in item
     reference = item["payload_ref"]["M"]
+    assert reference["key"]["S"] == f"payloads/{item['pk']['S']}/{reference['sha256']['S']}.json"
     stored = s3.get_object(Bucket=reference["bucket"]["S"], Key=reference["key"]["S"])["Body"].read()
     assert len(stored) == int(reference["size"]["N"])
     assert hashlib.sha256(stored).hexdigest() == reference["sha256"]["S"]
@@ -40,6 +41,22 @@ def test_large_body_is_offloaded_with_size_and_sha256(stack: local_aws.LocalStac
     assert notification["payload"] is None
     assert notification["payload_ref"]["sha256"] == reference["sha256"]["S"]
     assert notification["summary"]["media"]["base64_inlined"] is True
+
+
+def test_the_other_webhooks_copy_of_a_large_body_never_replaces_the_stored_one(stack: local_aws.LocalStack) -> None:
+    s3 = local_aws.client("s3", stack.endpoint_url)
+    body = _image_upsert(400_000)
+    global_copy = {**body, "date_time": "2026-01-01T09:00:30.000Z", "destination": "https://other.example/hook"}
+
+    first = invoke(stack, body)
+    second = invoke(stack, global_copy)
+
+    assert (first.body["status"], second.body["status"]) == ("accepted", "duplicate")
+    (item,) = scan_items(stack)
+    reference = item["payload_ref"]["M"]
+    stored = s3.get_object(Bucket=reference["bucket"]["S"], Key=reference["key"]["S"])["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == reference["sha256"]["S"]
+    assert json.loads(stored)["date_time"] == body["date_time"]
 
 
 def test_body_just_under_the_inline_limit_stays_inline_and_under_sns_limit(stack: local_aws.LocalStack) -> None:

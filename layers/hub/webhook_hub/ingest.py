@@ -33,6 +33,7 @@ from webhook_hub.errors import (
 from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, item_size
 from webhook_hub.settings import DYNAMODB_ITEM_LIMIT, SNS_MESSAGE_LIMIT, Settings
 
+ERRORS_WEBHOOK = "error"
 OUTCOME_ACCEPTED = "accepted"
 OUTCOME_UNCLASSIFIED = "unclassified"
 OUTCOME_DUPLICATE = "duplicate"
@@ -120,7 +121,9 @@ class Ingest:
             self._quarantine(request, tokens)
             raise BadBody(rejected.reason, rejected.detail) from rejected
         allowed = self._settings.allowed_instances
-        if allowed and classification.instance not in allowed:
+        # The errors webhook is the server's, not an instance's: it carries no instance to check.
+        server_wide = classification.instance is None and classification.event_type == ERRORS_WEBHOOK
+        if allowed and classification.instance not in allowed and not server_wide:
             raise ForbiddenInstance("instance is not on this hub's allow-list")
         now = int(request.received_at.timestamp())
         prepared = self._prepare(classification, request.received_at, tokens, lease_until=now + self._lease())
@@ -193,17 +196,15 @@ class Ingest:
         return _Prepared(item, Delivery(classification.event_id, classification.topic_key, message, attributes), True)
 
     def _offload(self, event_id: str, payload: bytes) -> dict[str, Any]:
-        key = f"payloads/{event_id}.json"
+        """The key names the content: copies of one event through two webhooks differ (``date_time``), and
+        an item must never point at the other copy's bytes; a retry rewrites the identical object."""
+        digest = hashlib.sha256(payload).hexdigest()
+        key = f"payloads/{event_id}/{digest}.json"
         try:
             self._payloads.put(key, payload, "application/json")
         except AwsError as error:
             raise StoreUnavailable("cannot store the large body") from error
-        return {
-            "bucket": self._payloads.bucket,
-            "key": key,
-            "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
-        }
+        return {"bucket": self._payloads.bucket, "key": key, "size": len(payload), "sha256": digest}
 
     def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
         """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
@@ -18,7 +19,8 @@ from webhook_hub.delivery import AwsError, deliver, delivery_of
 from webhook_hub.errors import PublishFailed
 from webhook_hub.record import STATE_STORED
 
-BATCH = 100
+MAX_PER_SWEEP = 1_000
+"""Bounds one run; events that keep failing do not hide newer ones, which come after them in the index."""
 
 
 @dataclass
@@ -32,10 +34,11 @@ class SweepReport:
 def sweep(
     store: EventStore, publisher: Publisher, *, now: datetime, min_age_seconds: int, lease_seconds: int
 ) -> SweepReport:
-    """Publish every event pending for longer than ``min_age_seconds`` (oldest first, at most one batch)."""
+    """Publish every event pending for longer than ``min_age_seconds``, oldest first, at most ``MAX_PER_SWEEP``."""
     report = SweepReport()
     epoch = int(now.timestamp())
-    for event_id in store.pending_before(iso_utc(now - timedelta(seconds=min_age_seconds)), BATCH):
+    pending = store.pending_before(iso_utc(now - timedelta(seconds=min_age_seconds)))
+    for event_id in islice(pending, MAX_PER_SWEEP):
         item = store.get(event_id)
         if item is None or item.get("state", {}).get("S") != STATE_STORED:
             continue  # published meanwhile (the index is eventually consistent)

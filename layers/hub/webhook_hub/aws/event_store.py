@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,16 +43,20 @@ class EventStore:
         item: Item | None = found.get("Item")
         return item
 
-    def pending_before(self, cutoff: str, limit: int) -> list[str]:
+    def pending_before(self, cutoff: str) -> Iterator[str]:
         """Ids of events stored but not yet published, received before ``cutoff`` (ISO), oldest first."""
-        page = self._client.query(
-            TableName=self._table,
-            IndexName="Pending",
-            KeyConditionExpression="pending = :pending AND received_at < :cutoff",
-            ExpressionAttributeValues={":pending": {"S": "1"}, ":cutoff": {"S": cutoff}},
-            Limit=limit,
-        )
-        return [item["pk"]["S"] for item in page["Items"]]
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "Pending",
+            "KeyConditionExpression": "pending = :pending AND received_at < :cutoff",
+            "ExpressionAttributeValues": {":pending": {"S": "1"}, ":cutoff": {"S": cutoff}},
+        }
+        while True:
+            page = self._client.query(**arguments)
+            yield from (item["pk"]["S"] for item in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def claim_publish(self, pk: str, now: int, lease_until: int) -> bool:
         """Take the publish lease of a stored, unpublished event whose previous lease has run out."""
