@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/hub cli functions/ingest functions/recover tests tools
+	$(BIN)/mypy layers/hub cli functions/ingest functions/recover tests tools bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
@@ -81,3 +81,9 @@ security-check: $(CHECKOV_STAMP) $(TRANSFORMED)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache
+
+# Benchmarks (not part of `make test`): sam build, then cold start, warm cost, AWS calls, artifact size and cost
+# against their baselines, on 127.0.0.1 only; writes docs/performance.md and docs/cost.md (see bench/__main__.py).
+bench: $(STAMP) $(SAM_STAMP)
+	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
+	$(LAMBDA_ENV) timeout 1200 $(BIN)/python -m bench $(ARGS)

@@ -39,7 +39,7 @@ def _ingest() -> Ingest:
         settings,
         EventStore(settings.table_name, clients.dynamodb()),
         Publisher(settings.topic_arn_prefix, clients.sns()),
-        PayloadStore(settings.bucket_name, clients.s3()),
+        PayloadStore(settings.bucket_name, clients.s3),  # the S3 client is made on the first large body
         lambda: secrets.live_tokens(settings.token_secret_id),
     )
 

@@ -1,4 +1,4 @@
-"""boto3 clients, created once per container on first use.
+"""AWS clients (botocore), created once per container on first use.
 
 Timeouts are short because the sender gives up after 30-60 s and retries anyway; botocore's
 standard retry mode absorbs throttling before we answer 503.
@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
 @cache
 def _session() -> Any:
-    import boto3  # noqa: PLC0415 - keeps `import app` free of boto3 for tools that never call AWS
+    # botocore's own session: boto3 only wraps it, and its import (s3transfer, resources) would be paid on every
+    # cold start for nothing (bench/, docs/performance.md). Imported here so `import app` needs no AWS library.
+    from botocore.session import get_session  # noqa: PLC0415
 
-    return boto3.session.Session()
+    return get_session()
 
 
 @cache
@@ -48,4 +50,4 @@ def secretsmanager() -> SecretsManagerClient:
 
 @cache
 def _client(service: str) -> Any:
-    return _session().client(service, config=_config())
+    return _session().create_client(service, config=_config())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -9,10 +10,14 @@ if TYPE_CHECKING:
 
 
 class PayloadStore:
-    def __init__(self, bucket: str, client: S3Client) -> None:
+    def __init__(self, bucket: str, client: S3Client | Callable[[], S3Client]) -> None:
+        """``client`` may be the function that makes it, called on the first put: most containers never see a
+        large or rejected body, and an S3 client costs tens of milliseconds of a cold start (docs/performance.md).
+        """
         self.bucket = bucket
         self._client = client
 
     def put(self, key: str, body: bytes, content_type: str) -> None:
         """Idempotent: keys are derived from the event, so a retry rewrites the same object."""
-        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        client = self._client() if callable(self._client) else self._client
+        client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
