@@ -17,6 +17,13 @@ and answer on Python 3.13 as the Lambda runtime would run them:
    notification published, and that the token appears nowhere in the function's output.
 4. Every top-level package of the layer imports (``jwt`` is only imported lazily by the handler),
    and every module the child imported came from those directories: the layer is self-contained.
+5. The layer ships its bytecode (layers/hub/Makefile compiles it): every ``.py`` of the layer has a
+   ``cpython-313`` unchecked-hash ``.pyc`` whose hash matches the source, and the child, run with
+   ``-B`` like a read-only ``/opt``, compiled no module of the layer from source (a hook on
+   ``SourceLoader.source_to_code`` records every compilation).
+6. What the build left out of the layer is not imported by what it shipped: every ``import`` in the
+   layer's code (outside ``if TYPE_CHECKING:``) of a package the layer holds names a module the layer
+   has, but for the lazy imports in ``UNREACHABLE_IMPORTS``, which the hub never reaches.
 
 Two things are not the built artifact, on purpose:
 
@@ -35,6 +42,8 @@ Every step has a time limit; the script exits non-zero with a reason on any fail
 
 from __future__ import annotations
 
+import ast
+import functools
 import importlib
 import json
 import os
@@ -60,6 +69,16 @@ DEV_REQUIREMENTS = ROOT / "requirements" / "dev.txt"
 PIP_TIMEOUT_SECONDS = 300
 CHILD_TIMEOUT_SECONDS = 120
 STACK_NAME = "smoke"
+
+UNREACHABLE_IMPORTS = {
+    ("aws_lambda_powertools.shared.functions", "aws_lambda_powertools.event_handler.openapi.compat"): (
+        "pydantic_to_dict: only when Logger logs a pydantic model as the event (log_event=True); the hub never does"
+    ),
+    ("pydantic._internal._generate_schema", "pydantic.v1"): (
+        "a schema of a v1-style class with __get_validators__, which the hub has none of"
+    ),
+}
+"""Imports in the layer's code of what layers/hub/Makefile leaves out, and why the hub never runs them."""
 
 WEBHOOK_BODY: dict[str, Any] = {
     "event": "messages.upsert",
@@ -125,9 +144,40 @@ def _origin(name: str, roots: dict[str, str]) -> str:
     return where
 
 
+def _record_compilations() -> list[str]:
+    """Every source file this process compiles from now on: any module imported without valid bytecode."""
+    import importlib._bootstrap_external as external  # noqa: PLC0415 - the child only
+
+    compiled: list[str] = []
+    original = external.SourceLoader.source_to_code
+
+    def source_to_code(self: Any, data: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(path))
+        return original(self, data, path, *args, **kwargs)
+
+    setattr(external.SourceLoader, "source_to_code", source_to_code)  # noqa: B010 - mypy: no assigning to a method
+    return compiled
+
+
+def _without_bytecode(layer: Path) -> tuple[int, list[str]]:
+    """The number of ``.py`` files in ``layer`` and those without unchecked-hash bytecode of their current source."""
+    import importlib.util  # noqa: PLC0415 - the child only
+
+    sources = sorted(layer.rglob("*.py"))
+    missing: list[str] = []
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        header = cached.read_bytes()[:16] if cached.is_file() else b""
+        expected = importlib.util.MAGIC_NUMBER + (1).to_bytes(4, "little")  # PEP 552: hash-based, unchecked
+        if header != expected + importlib.util.source_hash(source.read_bytes()):
+            missing.append(str(source.relative_to(layer)))
+    return len(sources), missing
+
+
 def child(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     check(sys.version_info[:2] == (3, 13), f"the child runs Python {sys.version.split()[0]}, not 3.13")
+    compiled = _record_compilations()
     sys.path[:0] = [spec["overlay"], spec["function"], spec["layer"]]
     sys.path.append(spec["runtime"])
     started = time.perf_counter()
@@ -156,15 +206,21 @@ def child(spec_path: str) -> int:
     )
     origins = {
         name: _origin(name, roots)
-        for name in ("app", "webhook_hub", "aws_lambda_powertools", "pydantic", "pydantic_core", "jwt", "boto3")
+        for name in ("app", "webhook_hub", "aws_lambda_powertools", "pydantic", "pydantic_core", "jwt", "botocore")
         if name in sys.modules
     }
+    layer_sources, without_bytecode = _without_bytecode(layer)
     result = {
         "answers": answers,
         "foreign_modules": foreign,
         "origins": origins,
         "import_ms": import_ms,
         "layer_packages": top_level,
+        "layer_modules_imported": sum(_origin(name, roots) == "layer" for name in list(sys.modules)),
+        "layer_compiled": [path for path in compiled if path.startswith(roots["layer"] + os.sep)],
+        "layer_sources": layer_sources,
+        "layer_without_bytecode": without_bytecode,
+        "unresolved_imports": unresolved_imports(layer),  # parsed by 3.13, the layer's language
     }
     Path(spec["result"]).write_text(json.dumps(result), encoding="utf-8")
     return 0
@@ -223,12 +279,84 @@ def pip_target(python: str, requirement: str, *extra: str) -> Path:
     return target
 
 
+def _module_names(layer: Path) -> set[str]:
+    """Every module and package the layer holds, extension modules included."""
+    names: set[str] = set()
+    for path in layer.rglob("*"):
+        if path.suffix not in (".py", ".so") or "__pycache__" in path.parts:
+            continue
+        parts = [*path.relative_to(layer).parent.parts, path.name.split(".", 1)[0]]
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+@functools.cache
+def _bound_names(init: Path) -> set[str] | None:
+    """The names ``init`` (a package's ``__init__.py``) binds in any scope; ``None`` if it may bind any name."""
+    bound: set[str] = set()
+    for node in ast.walk(ast.parse(init.read_bytes(), str(init))):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound |= {(alias.asname or alias.name).split(".", 1)[0] for alias in node.names}
+    return None if "*" in bound or "__getattr__" in bound else bound
+
+
+def unresolved_imports(layer: Path) -> list[str]:
+    """``module: target`` for each import in the layer's code of a missing module of a package the layer holds.
+
+    ``import a.b`` must find the module ``a.b``; ``from a.b import c`` must find ``a.b``, and ``c`` must be its
+    submodule or a name its ``__init__.py`` binds (any name, in nested scopes too: a lenient check). Imports under
+    ``if TYPE_CHECKING:`` never run and are skipped.
+    """
+    names = _module_names(layer)
+    packages = {name.split(".", 1)[0] for name in names}
+    found: list[str] = []
+    for path in sorted(layer.rglob("*.py")):
+        relative = path.relative_to(layer).with_suffix("").parts
+        module = ".".join(relative[:-1] if relative[-1] == "__init__" else relative)
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        tree = ast.parse(path.read_bytes(), str(path))
+        skipped = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for statement in node.body
+            for inner in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                source = ".".join([*base, *([node.module] if node.module else [])])
+                targets = [source]
+                if source in names and layer.joinpath(*source.split("."), "__init__.py").is_file():
+                    binds = _bound_names(layer.joinpath(*source.split("."), "__init__.py"))
+                    targets += [
+                        f"{source}.{alias.name}"
+                        for alias in node.names
+                        if binds is not None and alias.name not in binds and alias.name != "*"
+                    ]
+            else:
+                continue
+            for target in targets:
+                missing = target.split(".", 1)[0] in packages and target not in names
+                if missing and (module, target) not in UNREACHABLE_IMPORTS:
+                    found.append(f"{module}:{node.lineno}: {target}")
+    return found
+
+
 def run_child(python: str, spec: dict[str, Any], environment: dict[str, str]) -> tuple[dict[str, Any], str]:
     with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
         spec_path, result_path = Path(scratch) / "spec.json", Path(scratch) / "result.json"
         spec_path.write_text(json.dumps({**spec, "result": str(result_path)}), encoding="utf-8")
-        done = subprocess.run(
-            [python, "-I", "-S", str(Path(__file__).resolve()), "--child", str(spec_path)],
+        done = subprocess.run(  # -B: write no bytecode, as into a read-only /opt, nor into the artifact
+            [python, "-I", "-S", "-B", str(Path(__file__).resolve()), "--child", str(spec_path)],
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT_SECONDS,
@@ -298,11 +426,19 @@ def smoke() -> None:
         check("jwt" in result["layer_packages"], f"no jwt in the layer: {result['layer_packages']}")
         expected = {"app": "function", "webhook_hub": "layer", "aws_lambda_powertools": "layer", "pydantic": "layer"}
         expected |= {"jwt": "layer"}
-        expected |= {"pydantic_core": "overlay", "boto3": "runtime"}
+        expected |= {"pydantic_core": "overlay", "botocore": "runtime"}  # the hub's clients use botocore alone
         check(
             all(result["origins"].get(name) == where for name, where in expected.items()),
             f"module origins {result['origins']}, expected {expected}",
         )
+        check(
+            not result["layer_without_bytecode"],
+            f"layer files without unchecked-hash cpython-313 bytecode: {result['layer_without_bytecode']}",
+        )
+        check(not result["layer_compiled"], f"modules of the layer compiled at import: {result['layer_compiled']}")
+        check(result["layer_modules_imported"] > 0, "no module of the layer was imported")
+        unresolved = result["unresolved_imports"]
+        check(not unresolved, "the layer's code imports modules the layer lacks:\n" + "\n".join(unresolved))
         check(stack.token not in output, "the webhook token appears in the function's output")
         check(WEBHOOK_BODY["apikey"] not in output, "the body's apikey appears in the function's output")
 
@@ -319,7 +455,8 @@ def smoke() -> None:
     print(
         f"smoke test of the built artifact passed: GET /health 200, webhook POST 200 accepted, stored and "
         f"published once; import of app {result['import_ms']} ms on python3.13 "
-        f"(layer pydantic_core {pydantic_core_version} overlaid for the host)"
+        f"(layer pydantic_core {pydantic_core_version} overlaid for the host); {result['layer_modules_imported']} "
+        f"modules of the layer imported, none compiled: all {result['layer_sources']} of its sources ship bytecode"
     )
 
 
