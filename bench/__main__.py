@@ -2,7 +2,10 @@
 
 Run from the repository root with the dev virtualenv after ``sam build``: ``.venv/bin/python -m bench``.
 ``--rounds`` (cold starts per configuration, default 21) and ``--scale`` (warm iterations, default 1.0) bound
-the run; ``--report-only`` re-renders the docs from bench/results/latest.json. Only 127.0.0.1 is contacted: moto
+the run; ``--report-only`` re-renders the docs from bench/results/latest.json. ``--warm-only`` runs only the warm
+benchmark on the hub's code as it is in ``--source`` (default: this checkout) over the built layer's dependencies,
+for ``--scenario`` names (default: all), prints its numbers and leaves the docs and latest.json alone. ``--cold-only``
+runs only the cold starts (``--rounds`` of them) and the artifact's size, likewise. Only 127.0.0.1 is contacted: moto
 and bench/stub_aws.py, both started and stopped here.
 """
 
@@ -90,11 +93,7 @@ def run(rounds: int, scale: float) -> dict[str, Any]:
         "rounds": rounds,
         "scale": scale,
     }
-    results["sizes"] = {
-        "function": vars(artifact.size_of(smoke_artifact.FUNCTION_DIR)),
-        "layer": vars(artifact.size_of(smoke_artifact.LAYER_DIR.parent)),
-        "layer with bytecode": vars(artifact.size_of(artifacts["bytecode"].layer, with_bytecode=True)),
-    }
+    results["sizes"] = _sizes(artifacts)
     _quiet_emulator()
     server, moto_url = local_aws.start_emulator()
     try:
@@ -125,12 +124,114 @@ def run(rounds: int, scale: float) -> dict[str, Any]:
     return results
 
 
+def _sizes(artifacts: dict[str, artifact.Artifact]) -> dict[str, dict[str, int]]:
+    return {
+        "function": vars(artifact.size_of(smoke_artifact.FUNCTION_DIR)),
+        "layer": vars(artifact.size_of(smoke_artifact.LAYER_DIR.parent, with_bytecode=True)),  # layers/hub/Makefile
+        "layer with bytecode": vars(artifact.size_of(artifacts["bytecode"].layer, with_bytecode=True)),
+    }
+
+
+def cold_only(rounds: int) -> dict[str, Any]:
+    """The cold starts and the artifact's size alone; its own scratch copy, so it can run beside ``make bench``."""
+    artifacts = artifact.prepare(scratch=artifact.SCRATCH.with_name("bench-cold"))
+    results: dict[str, Any] = {"rounds": rounds, "sizes": _sizes(artifacts), "load_before": os.getloadavg()}
+    _quiet_emulator()
+    server, moto_url = local_aws.start_emulator()
+    try:
+        stack = local_aws.provision(moto_url, STACK_NAME, tap=False)
+        secret = json.dumps({"current": stack.token, "previous": ""})
+        stub, stub_url = artifact.stub_endpoint(artifacts["bytecode"], secret, lifetime=1800)
+        try:
+            print(f"cold starts: {rounds} rounds of {len(cold.CONFIGURATIONS)} processes", file=sys.stderr)
+            runs = cold.measure(
+                artifacts, stack.environment, stack.token, moto_url=moto_url, stub_url=stub_url, rounds=rounds
+            )
+        finally:
+            stub.terminate()
+            stub.wait(timeout=10)
+    finally:
+        server.stop()
+    results["cold"] = {"runs": runs.runs, "process_ms": runs.process_ms}
+    results["load_after"] = os.getloadavg()
+    return results
+
+
+def _cold_lines(results: dict[str, Any]) -> list[str]:
+    runs = cold.ColdRuns(results["cold"]["runs"], results["cold"]["process_ms"])
+    base, base_process = runs.median("baseline", "total_ms"), runs.process_median("baseline")
+    lines = [f"{results['rounds']} rounds; load {results['load_before'][0]:.2f} -> {results['load_after'][0]:.2f}"]
+    for name in cold.CONFIGURATIONS:
+        first = f", first event {runs.median(name, 'first_event_ms'):.0f} ms" if name != "baseline" else ""
+        total = runs.median(name, "total_ms")
+        lines.append(
+            f"{name}: import {runs.median(name, 'import_ms'):.0f} ms{first}, import + first event {total:.0f} ms = "
+            f"{total / base:.2f}x baseline; whole process {runs.process_median(name):.0f} ms = "
+            f"{runs.process_median(name) / base_process:.2f}x"
+        )
+    sizes = results["sizes"]
+    unzipped = sizes["function"]["unzipped"] + sizes["layer"]["unzipped"]
+    zipped = sizes["function"]["zipped"] + sizes["layer"]["zipped"]
+    files = sizes["function"]["files"] + sizes["layer"]["files"]
+    lines.append(
+        f"function + layer as built: {files} files, {unzipped / 1e6:.2f} MB unzipped, {zipped / 1e6:.2f} MB zipped"
+    )
+    return lines
+
+
+def warm_only(source: Path, scale: float, only: frozenset[str]) -> dict[str, Any]:
+    """The warm benchmark alone, on ``source``'s function and layer code; its own scratch copy, so it can run
+    beside a full ``make bench``."""
+    built = artifact.prepare(("bytecode",), scratch=artifact.SCRATCH.with_name("bench-warm"), source=source)
+    _quiet_emulator()
+    server, moto_url = local_aws.start_emulator()
+    try:
+        stack = local_aws.provision(moto_url, STACK_NAME, tap=False)
+    finally:
+        server.stop()  # only the stack's names are needed: the stub answers every call
+    load_before = os.getloadavg()
+    results = warm.measure(built["bytecode"], stack.environment, stack.token, scale, only)
+    return {"source": str(source), "load_before": load_before, "load_after": os.getloadavg(), "warm": results}
+
+
+def _warm_lines(results: dict[str, Any]) -> list[str]:
+    lines = [f"source {results['source']}; load {results['load_before'][0]:.2f} -> {results['load_after'][0]:.2f}"]
+    for name, row in results["warm"].items():
+        if not isinstance(row, dict):
+            continue  # the child's stdout size
+        own, pipeline, cpu, botocore = (
+            row[key] for key in ("own_cpu_us", "pipeline_cpu_us", "cpu_us", "botocore_cpu_us")
+        )
+        lines.append(
+            f"{name}: {row['answer']}; own p50 {own['p50']:.0f} µs (p90 {own['p90']:.0f}), pipeline p50 "
+            f"{pipeline['p50']:.0f} µs, botocore p50 {botocore['p50']:.0f} µs, CPU p50 {cpu['p50']:.0f} µs, "
+            f"log {row['log_bytes']} bytes"
+        )
+    return lines
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=21, help="cold starts per configuration (>= 20 for the docs)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the warm iteration counts")
     parser.add_argument("--report-only", action="store_true", help="re-render the docs from the last results")
+    parser.add_argument("--warm-only", action="store_true", help="only the warm benchmark; docs left alone")
+    parser.add_argument("--source", type=Path, default=ROOT, help="with --warm-only: the checkout whose code runs")
+    parser.add_argument("--scenario", action="append", default=[], help="with --warm-only: this scenario only")
+    parser.add_argument("--cold-only", action="store_true", help="only cold starts and sizes; docs left alone")
     args = parser.parse_args(argv[1:])
+    if args.cold_only:
+        cold_results = cold_only(args.rounds)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "cold-only.json").write_text(json.dumps(cold_results, indent=1), encoding="utf-8")
+        print("\n".join(_cold_lines(cold_results)), file=sys.stderr)
+        return 0
+    if args.warm_only:
+        warm_results = warm_only(args.source.resolve(), args.scale, frozenset(args.scenario))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "warm-only.json").write_text(json.dumps(warm_results, indent=1), encoding="utf-8")
+        print("\n".join(_warm_lines(warm_results)), file=sys.stderr)
+        return 0
     latest = RESULTS / "latest.json"
     if args.report_only:
         results = json.loads(latest.read_text(encoding="utf-8"))

@@ -7,11 +7,12 @@ compiled for aarch64), and boto3 at the tests' pinned version standing in for th
 
 Two copies are made under ``.aws-sam/bench/`` so a concurrent ``sam build`` cannot change the artifact mid-run:
 
-- ``as-built``: exactly what ``sam build`` ships, which holds no bytecode. Lambda's ``/opt`` and ``/var/task`` are
-  read-only, so Python compiles every module of the layer again on every cold start; children of this variant run
-  with ``-B`` so nothing is cached between runs either.
-- ``bytecode``: the same files plus ``__pycache__`` compiled with ``--invalidation-mode unchecked-hash`` (valid after
-  a zip round trip, whose 2-second timestamps break the default mtime check): what shipping bytecode would give.
+- ``as-built``: exactly what ``sam build`` ships: the layer with the bytecode layers/hub/Makefile compiled for it
+  (``--invalidation-mode unchecked-hash``, valid after a zip round trip, whose 2-second timestamps break the default
+  mtime check), the function as sources. The overlaid ``pydantic_core`` is compiled the same way, as the layer's own
+  copy is. Lambda's ``/opt`` and ``/var/task`` are read-only, so Python compiles whatever lacks bytecode again on
+  every cold start; children of this variant run with ``-B`` so nothing is cached between runs either.
+- ``bytecode``: the same files plus bytecode, compiled the same way, for whatever lacks it (the function).
 
 The runtime's boto3 keeps the bytecode pip compiled for it, as the Lambda runtime's own copy has.
 """
@@ -58,12 +59,30 @@ class Artifact:
         return ["-I", "-S", "-B"] if self.variant == "as-built" else ["-I", "-S"]
 
 
-def _copy_tree(source: Path, target: Path) -> None:
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+def _copy_tree(source: Path, target: Path, *, keep_bytecode: bool = False) -> None:
+    shutil.copytree(source, target, ignore=None if keep_bytecode else shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def prepare() -> dict[str, Artifact]:
-    """Both variants, from the current ``sam build`` output; fails with the smoke test's message if there is none."""
+def _compile(python: str, tree: Path) -> None:
+    """Bytecode for every module of ``tree``, as layers/hub/Makefile compiles the layer."""
+    compiled = subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "2", "--invalidation-mode", "unchecked-hash", str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    smoke_artifact.check(compiled.returncode == 0, f"compileall failed: {compiled.stdout}{compiled.stderr}")
+
+
+def prepare(
+    variants: tuple[str, ...] = VARIANTS, *, scratch: Path = SCRATCH, source: Path | None = None
+) -> dict[str, Artifact]:
+    """The variants, from the current ``sam build`` output; fails with the smoke test's message if there is none.
+
+    With ``source`` (a checkout), its ``functions/ingest`` and ``layers/hub/webhook_hub`` replace the built ones over
+    the built layer's dependencies: the hub's code as it is now, without a ``sam build``.
+    """
     smoke_artifact.check(
         smoke_artifact.FUNCTION_DIR.joinpath("app.py").is_file(), "no built function: run `sam build` first"
     )
@@ -72,25 +91,22 @@ def prepare() -> dict[str, Artifact]:
     overlay = smoke_artifact.pip_target(python, f"pydantic-core=={version}", "--no-deps")
     boto3_pin = smoke_artifact.pinned(smoke_artifact.DEV_REQUIREMENTS, "boto3")
     runtime = smoke_artifact.pip_target(python, f"boto3=={boto3_pin}")
-    shutil.rmtree(SCRATCH, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     artifacts: dict[str, Artifact] = {}
-    for variant in VARIANTS:
-        base = SCRATCH / variant
+    for variant in variants:
+        base = scratch / variant
         function, layer = base / "function", base / "layer"
-        _copy_tree(smoke_artifact.FUNCTION_DIR, function)
-        _copy_tree(smoke_artifact.LAYER_DIR, layer)
+        _copy_tree(smoke_artifact.FUNCTION_DIR if source is None else source / "functions" / "ingest", function)
+        _copy_tree(smoke_artifact.LAYER_DIR, layer, keep_bytecode=True)
+        if source is not None:
+            shutil.rmtree(layer / "webhook_hub")
+            _copy_tree(source / "layers" / "hub" / "webhook_hub", layer / "webhook_hub")
         shutil.rmtree(layer / "pydantic_core")
         _copy_tree(overlay / "pydantic_core", layer / "pydantic_core")
+        _compile(python, layer / "pydantic_core")  # the layer's own (aarch64) copy ships its bytecode
         if variant == "bytecode":
             for tree in (function, layer):
-                compiled = subprocess.run(
-                    [python, "-m", "compileall", "-q", "-j", "2", "--invalidation-mode", "unchecked-hash", str(tree)],
-                    capture_output=True,
-                    text=True,
-                    timeout=CHILD_TIMEOUT_SECONDS,
-                    check=False,
-                )
-                smoke_artifact.check(compiled.returncode == 0, f"compileall failed: {compiled.stdout}{compiled.stderr}")
+                _compile(python, tree)
         artifacts[variant] = Artifact(variant, python, function, layer, runtime)
     return artifacts
 

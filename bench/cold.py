@@ -7,9 +7,10 @@ work on its two cores) falls on all of them alike; medians over the rounds are r
   stores and publishes must do.
 - ``floor``: boto3, the three clients and the four calls of a first event (secret, write, publish, mark), with
   none of the hub's code: what any implementation of this flow pays; the hub's own share is what lies above it.
-- ``as-built``: the function as ``sam build`` ships it (no bytecode: Lambda compiles the layer on every cold
-  start, its file system being read-only), importing ``app`` then answering a new ``messages.upsert`` against moto.
-- ``bytecode``: the same with precompiled bytecode shipped.
+- ``as-built``: the function as ``sam build`` ships it (the layer with its bytecode, the function as sources, which
+  Lambda compiles on every cold start, its file system being read-only), importing ``app`` then answering a new
+  ``messages.upsert`` against moto.
+- ``bytecode``: the same with the function's bytecode too.
 - ``bytecode, stub AWS``: the same against bench/stub_aws.py, showing how much of the first event is moto.
 """
 

@@ -79,14 +79,20 @@ def scenario_list(token: str, iterations_scale: float) -> list[dict[str, Any]]:
 
 
 def measure(
-    artifact: Artifact, function_environment: dict[str, str], token: str, iterations_scale: float = 1.0
+    artifact: Artifact,
+    function_environment: dict[str, str],
+    token: str,
+    iterations_scale: float = 1.0,
+    only: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
+    """Every scenario, or those named in ``only``."""
     secret = json.dumps({"current": token, "previous": ""})
     stub, url = stub_endpoint(artifact, secret, lifetime=900)
     try:
         RESULTS.mkdir(parents=True, exist_ok=True)
+        chosen = scenario_list(token, iterations_scale)
         spec = {
-            "scenarios": scenario_list(token, iterations_scale),
+            "scenarios": [scenario for scenario in chosen if not only or scenario["name"] in only],
             "warmup_event": scenarios.webhook_event(token, scenarios.body(scenarios.TEXT_MESSAGE)),
             "log_file": str(Path(RESULTS) / "warm-function-logs.jsonl"),
         }

@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from webhook_hub.aws import clients, secrets
 from webhook_hub.aws.event_store import EventStore
@@ -27,6 +26,9 @@ from webhook_hub.settings import Settings
 
 logger = Logger()
 metrics = Metrics()
+by_topic = EphemeralMetrics()
+"""``EventsByTopic`` has dimensions the other metrics must not get, so it is its own EMF document, written as
+``single_metric`` writes it, from one object instead of a new one per event."""
 
 WEBHOOK_ROUTES = ("POST /webhook", "POST /webhook/{proxy+}")
 HEALTH_ROUTE = "GET /health"
@@ -80,9 +82,14 @@ def _accepted(outcome: Outcome) -> dict[str, Any]:
         metrics.add_metric(name="Offloaded", unit=MetricUnit.Count, value=1)
     if not outcome.publish_marked:
         metrics.add_metric(name="MarkPublishedFailed", unit=MetricUnit.Count, value=1)
-    with single_metric(name="EventsByTopic", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
-        metric.add_dimension(name="topic", value=outcome.topic_key)
-        metric.add_dimension(name="outcome", value=outcome.outcome)
+    try:
+        by_topic.add_metric(name="EventsByTopic", unit=MetricUnit.Count, value=1)
+        by_topic.add_dimension(name="topic", value=outcome.topic_key)
+        by_topic.add_dimension(name="outcome", value=outcome.outcome)
+        by_topic.flush_metrics()  # prints it and clears the object
+    except BaseException:
+        by_topic.clear_metrics()  # nothing half-built may reach the next event's document
+        raise
     logger.info(
         "webhook handled",
         extra={"event_id": outcome.event_id, "event_type": outcome.event_type, "outcome": outcome.outcome},
@@ -111,9 +118,16 @@ def route(event: dict[str, Any]) -> dict[str, Any]:
         return _rejected(error)
 
 
+def _correlation_id(event: Any) -> Any:
+    """API Gateway's request id: what ``correlation_paths.API_GATEWAY_HTTP`` selects, without a JMESPath search."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return context.get("requestId") if isinstance(context, dict) else None
+
+
 @metrics.log_metrics
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    logger.set_correlation_id(_correlation_id(event))
     try:
         return route(event)
     except Exception as error:

@@ -63,6 +63,7 @@ def test_names_are_unique() -> None:
 
 def test_topic_keys_are_unique_and_alphanumeric() -> None:
     keys = topic_keys()
+    assert keys[:-1] == tuple(topic_key(event_type.name) for event_type in EVENT_TYPES)
     assert len(set(keys)) == len(keys) == len(EVENT_TYPES) + 1
     assert keys[-1] == UNCLASSIFIED_TOPIC_KEY
     for key in keys:

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from webhook_hub.core.catalog import EVENT_TYPES, UNCLASSIFIED_TOPIC_KEY, lookup
 from webhook_hub.core.classify import MAX_REASON_LENGTH, MAX_REASONS, Classification, RejectedBody, classify
 from webhook_hub.core.dedup import MAX_KEY_LENGTH
-from webhook_hub.core.notification import Notification, build_notification, message_attributes
-from webhook_hub.core.redact import REDACTED, SECRET_KEYS, URL_KEY, redact
+from webhook_hub.core.notification import Notification, build_notification, message_attributes, notification_json
+from webhook_hub.core.redact import REDACTED, SECRET_KEYS, URL_KEY, may_need_redaction, redact
+from webhook_hub.core.values import compact_json
 
 PROPERTY = settings(max_examples=400, deadline=None)
 
@@ -79,6 +80,26 @@ def _check(c: Classification) -> None:
     attributes = message_attributes(c)
     assert len(attributes) <= 10
     assert all(0 < len(value) <= 256 for value in attributes.values())
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@PROPERTY
+@given(JSON_VALUES)
+def test_compact_json_is_json_dumps(value: Any) -> None:
+    assert compact_json(value) == _dumps(value)
+
+
+@PROPERTY
+@given(EVENT_NAMES.filter(str.strip), JSON_VALUES, ENVELOPE, JSON_VALUES)
+def test_spliced_notification_is_the_dumped_one(event: str, data: Any, envelope: dict[str, Any], payload: Any) -> None:
+    c = classify(json.dumps(envelope | {"event": event, "data": data}))
+    assume(payload is not None)
+    expected = _dumps(build_notification(c, received_at=RECEIVED, payload=payload))
+    assert notification_json(c, received_at=RECEIVED, payload_json=_dumps(payload)) == expected
+    assert notification_json(c, received_at=RECEIVED, payload_json=compact_json(payload)) == expected
 
 
 def _classify_or_reject(body: bytes | str, suffix: str | None = None) -> None:
@@ -193,3 +214,23 @@ def test_known_secret_never_survives_anywhere(
 @given(_json(PLAIN_TEXT.filter(lambda key: key.lower() not in SECRET_KEYS | {URL_KEY})))
 def test_redaction_leaves_everything_else_equal(tree: Any) -> None:
     assert redact(tree) == tree
+
+
+@PROPERTY
+@given(
+    st.data(), JSON_VALUES, st.lists(SECRETS | ANY_TEXT | st.text('ab"\\\n\x01', min_size=8, max_size=10), max_size=3)
+)
+def test_the_text_check_never_misses_what_redact_would_change(
+    data: st.DataObject, tree: Any, secrets: list[str]
+) -> None:
+    shapes: list[Callable[[Any], Any]] = [
+        lambda node: node,
+        lambda node: {data.draw(SECRET_KEY_NAMES): node},
+        lambda node: {data.draw(st.sampled_from([URL_KEY, URL_KEY.upper()])): data.draw(ANY_TEXT)},
+        lambda node: [node, data.draw(st.sampled_from(secrets)) if secrets else node],
+        lambda node: {f"{data.draw(ANY_TEXT)}{data.draw(st.sampled_from(secrets))}" if secrets else "k": node},
+    ]
+    planted = _plant(data, tree, data.draw(st.sampled_from(shapes)))
+    text = json.dumps(planted, ensure_ascii=False, separators=data.draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+    if redact(planted, secrets) != planted:
+        assert may_need_redaction(text, secrets)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from webhook_hub.core.redact import REDACTED, redact
+from webhook_hub.core.classify import classify
+from webhook_hub.core.redact import REDACTED, may_need_redaction, redact
 
 Load = Callable[[str], dict[str, Any]]
 
@@ -141,3 +143,29 @@ def test_deep_nesting_needs_no_recursion() -> None:
     for _ in range(depth):
         node = node["d"][0]
     assert node == {"apikey": REDACTED}
+
+
+def test_summaries_of_the_samples_need_no_redaction(sample_path: Path) -> None:
+    summary = classify(sample_path.read_bytes()).summary
+    assert not may_need_redaction(json.dumps(summary, ensure_ascii=False), [TOKEN, "previous-token-1234"])
+    assert redact(summary, [TOKEN, "previous-token-1234"]) == summary
+
+
+@pytest.mark.parametrize(
+    ("value", "secrets"),
+    [
+        ({"text": f"my token is {TOKEN}"}, [TOKEN]),
+        ({f"key{TOKEN}": 1}, [TOKEN]),
+        ({"presences": {"ApiKey": "x"}}, []),
+        ({"inner": [{"DESTINATION": "https://h.example/p"}]}, []),
+        ({"text": 'a "quoted" secret'}, ['"quoted"']),
+    ],
+)
+def test_text_check_flags_what_redact_would_change(value: Any, secrets: list[str]) -> None:
+    assert redact(value, secrets) != value
+    assert may_need_redaction(json.dumps(value, ensure_ascii=False), secrets)
+
+
+def test_text_check_ignores_short_secrets_and_answers_true_for_escaped_ones() -> None:
+    assert not may_need_redaction('{"text":"abc"}', ["abc", 7])  # type: ignore[list-item]
+    assert may_need_redaction('{"text":"abc"}', ["line\nbreak"])

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook_hub.core.values import from_epoch_millis, from_epoch_seconds, from_iso, iso_utc, printable, to_int
 
@@ -90,3 +92,11 @@ def test_iso_utc_is_millisecond_z() -> None:
 def test_printable_replaces_controls_and_lone_surrogates() -> None:
     assert printable("ok.name") == "ok.name"
     assert printable("a\x00b\nc\ud800") == "a\ufffdb\ufffdc\ufffd"
+    assert printable("\ufffe\x7f é\u2028") == "\ufffd\ufffd é\u2028"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.characters(exclude_categories=())))
+def test_printable_replaces_exactly_controls_surrogates_and_nonchars(text: str) -> None:
+    unsafe = {chr(code) for code in (*range(0x20), 0x7F, *range(0xD800, 0xE000), 0xFFFE, 0xFFFF)}
+    assert printable(text) == "".join("\ufffd" if char in unsafe else char for char in text)

@@ -14,10 +14,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
-from webhook_hub.core.notification import build_notification, message_attributes
+from webhook_hub.core.notification import message_attributes, notification_json
 from webhook_hub.core.values import from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
-from webhook_hub.record import Item, classification_of, compact_json, stored_payload
+from webhook_hub.record import Item, classification_of, stored_payload
 
 AwsError = (BotoCoreError, ClientError)
 
@@ -31,18 +31,24 @@ class Delivery:
 
 
 def delivery_of(item: Item) -> Delivery:
-    """The notification of a stored event, rebuilt from its item."""
+    """The notification of a stored event, rebuilt from its item.
+
+    The item's payload and summary are the JSON texts the first delivery put into its notification, so they go
+    into this one as they are, not parsed and serialized again.
+    """
     classification = classification_of(item)
-    payload, payload_ref = stored_payload(item)
+    payload_json = item["payload"]["S"] if "payload" in item else None
+    payload_ref = None if payload_json is not None else stored_payload(item)[1]
     received_at = from_iso(item["received_at"]["S"])
     assert received_at is not None, "items always carry received_at"
-    notification = build_notification(classification, received_at=received_at, payload=payload, payload_ref=payload_ref)
-    return Delivery(
-        classification.event_id,
-        classification.topic_key,
-        compact_json(notification),
-        message_attributes(classification),
+    message = notification_json(
+        classification,
+        received_at=received_at,
+        payload_json=payload_json,
+        payload_ref=payload_ref,
+        summary_json=item["summary"]["S"],
     )
+    return Delivery(classification.event_id, classification.topic_key, message, message_attributes(classification))
 
 
 def deliver(store: EventStore, publisher: Publisher, delivery: Delivery) -> bool:

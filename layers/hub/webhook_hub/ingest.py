@@ -19,8 +19,9 @@ from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.payload_store import PayloadStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.core.classify import Classification, RejectedBody, classify
-from webhook_hub.core.notification import build_notification, message_attributes
-from webhook_hub.core.redact import REDACTED, redact
+from webhook_hub.core.notification import build_notification, message_attributes, notification_json
+from webhook_hub.core.redact import REDACTED, may_need_redaction, redact
+from webhook_hub.core.values import compact_json
 from webhook_hub.delivery import AwsError, Delivery, deliver, delivery_of
 from webhook_hub.errors import (
     BadBody,
@@ -30,7 +31,7 @@ from webhook_hub.errors import (
     StoreUnavailable,
     Unavailable,
 )
-from webhook_hub.record import STATE_PUBLISHED, Item, build_item, compact_json, item_size
+from webhook_hub.record import STATE_PUBLISHED, Item, build_item, item_size, key_part
 from webhook_hub.settings import DYNAMODB_ITEM_LIMIT, SNS_MESSAGE_LIMIT, Settings
 
 ERRORS_WEBHOOK = "error"
@@ -168,30 +169,41 @@ class Ingest:
         self, classification: Classification, received_at: datetime, tokens: Sequence[str], lease_until: int
     ) -> _Prepared:
         """Item and notification with the redacted payload inline, or in S3 when either would be too large."""
-        redacted = redact(classification.payload, tokens)
-        payload_json = compact_json(redacted)
+        # The summary quotes the body (a message's text, a push name): the live tokens are scrubbed from it too.
+        summary_json = compact_json(classification.summary)
+        if may_need_redaction(summary_json, tokens):  # rarely: the walk and the copy only when they can matter
+            classification = replace(classification, summary=redact(classification.summary, tokens))
+            summary_json = compact_json(classification.summary)
+        payload_json = compact_json(redact(classification.payload, tokens))  # serialized once, for both
         attributes = message_attributes(classification)
         common: dict[str, Any] = {
             "received_at": received_at,
             "lease_until": lease_until,
             "retention_days": self._settings.retention_days,
         }
-        if len(payload_json.encode()) <= self._settings.inline_limit_bytes:
-            message = compact_json(build_notification(classification, received_at=received_at, payload=redacted))
-            item = build_item(classification, payload_json=payload_json, payload_ref=None, **common)
+        encoded = payload_json.encode()
+        if len(encoded) <= self._settings.inline_limit_bytes:
+            message = notification_json(
+                classification, received_at=received_at, payload_json=payload_json, summary_json=summary_json
+            )
+            item = build_item(
+                classification, payload_json=payload_json, payload_ref=None, summary_json=summary_json, **common
+            )
             if _sns_size(message, attributes) < SNS_MESSAGE_LIMIT and item_size(item) < DYNAMODB_ITEM_LIMIT:
                 return _Prepared(
                     item, Delivery(classification.event_id, classification.topic_key, message, attributes), False
                 )
-        ref = self._offload(classification.event_id, payload_json.encode())
-        message = compact_json(
-            build_notification(classification, received_at=received_at, payload=None, payload_ref=ref)
+        ref = self._offload(classification.event_id, encoded)
+        message = notification_json(
+            classification, received_at=received_at, payload_json=None, payload_ref=ref, summary_json=summary_json
         )
-        item = build_item(classification, payload_json=None, payload_ref=ref, **common)
+        item = build_item(classification, payload_json=None, payload_ref=ref, summary_json=summary_json, **common)
         if _sns_size(message, attributes) >= SNS_MESSAGE_LIMIT or item_size(item) >= DYNAMODB_ITEM_LIMIT:
-            # Summaries are bounded, so this needs a pathological body; the payload in S3 keeps everything.
+            # Summaries are bounded, so this needs a pathological body; the payload in S3 keeps everything. The
+            # instance name is the sender's and unbounded: the notification names it as the item does (key_part).
             trimmed = replace(classification, summary={"truncated": True}, reasons=classification.reasons[:1])
-            message = compact_json(build_notification(trimmed, received_at=received_at, payload=None, payload_ref=ref))
+            bounded = replace(trimmed, instance=None if trimmed.instance is None else key_part(trimmed.instance))
+            message = compact_json(build_notification(bounded, received_at=received_at, payload=None, payload_ref=ref))
             item = build_item(trimmed, payload_json=None, payload_ref=ref, **common)
         return _Prepared(item, Delivery(classification.event_id, classification.topic_key, message, attributes), True)
 

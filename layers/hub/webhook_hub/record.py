@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from webhook_hub.core.classify import Classification
-from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.core.values import compact_json, from_iso, iso_utc
 
 STATE_STORED = "stored"
 STATE_PUBLISHED = "published"
@@ -31,10 +31,6 @@ KEY_PART_LIMIT = 512
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
-
-
-def compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def key_part(value: str) -> str:
@@ -52,8 +48,12 @@ def build_item(
     payload_ref: Mapping[str, Any] | None,
     lease_until: int,
     retention_days: int,
+    summary_json: str | None = None,
 ) -> Item:
-    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held."""
+    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held.
+
+    ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already.
+    """
     received = iso_utc(received_at)
     item: Item = {
         "pk": {"S": classification.event_id},
@@ -65,7 +65,7 @@ def build_item(
         "received_at": {"S": received},
         "instance_pk": {"S": key_part(classification.instance or NO_INSTANCE)},
         "type_day": {"S": key_part(f"{classification.event_type}#{received[:10]}")},
-        "summary": {"S": compact_json(classification.summary)},
+        "summary": {"S": compact_json(classification.summary) if summary_json is None else summary_json},
         "state": {"S": STATE_STORED},
         "pending": {"S": "1"},
         "lease_until": {"N": str(lease_until)},
@@ -144,4 +144,11 @@ def _value_size(value: AttributeValue) -> int:
 
 def item_size(item: Item) -> int:
     """Bytes DynamoDB counts against its 400 KB item limit (names plus values, UTF-8)."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    size = 0
+    for name, value in item.items():
+        text = value.get("S")  # most attributes: counted here without the general walk
+        if isinstance(text, str) and len(value) == 1:
+            size += len(name.encode()) + len(text.encode())
+        else:
+            size += len(name.encode()) + _value_size(value)
+    return size

@@ -32,7 +32,7 @@ class EventType:
     @property
     def topic_key(self) -> str:
         """Alphanumeric key of the type's SNS topic (``MessagesUpsert``), also its CloudFormation id stem."""
-        return topic_key(self.name)
+        return _TOPIC_KEYS.get(self.name) or topic_key(self.name)
 
 
 UNCLASSIFIED_TOPIC_KEY = "Unclassified"
@@ -99,6 +99,10 @@ EVENT_TYPES: tuple[EventType, ...] = (
         suffix=None,
     ),
 )
+
+
+_TOPIC_KEYS = MappingProxyType({event_type.name: topic_key(event_type.name) for event_type in EVENT_TYPES})
+"""Each catalog type's topic key, computed once: classification asks for it on every event."""
 
 
 def _index() -> MappingProxyType[str, EventType]:

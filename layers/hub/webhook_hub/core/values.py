@@ -7,6 +7,7 @@ These helpers never raise: an unreadable value is ``None``, so callers stay tota
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +16,13 @@ _DECIMAL = re.compile(r"-?[0-9]{1,20}")
 _MAX_EPOCH_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, the last instant datetime can hold
 _UINT32 = 0xFFFFFFFF
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` builds on every call, built once."""
+
+
+def compact_json(value: Any) -> str:
+    """The one JSON form the hub stores and publishes: compact, UTF-8 text as is (not ``\\u`` escaped)."""
+    return _COMPACT.encode(value)
 
 
 def to_int(value: Any) -> int | None:
@@ -85,4 +93,6 @@ def iso_utc(moment: datetime) -> str:
 
 def printable(text: str) -> str:
     """``text`` with control characters and lone surrogates made U+FFFD: safe for logs, SNS attributes, DynamoDB."""
+    if text.isprintable():  # excludes every character the pattern matches (Cc, Cs, Cn), so nothing to replace
+        return text
     return _UNPRINTABLE.sub("\ufffd", text)
