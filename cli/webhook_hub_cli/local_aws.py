@@ -120,3 +120,20 @@ def subscribe_queue(
     for key in topic_keys:
         sns.subscribe(TopicArn=stack.topic_arns[key], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
     return queue_url
+
+
+def drain_queue(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
+    """Every message waiting in the queue, with its attributes (deleted as read)."""
+    sqs = client("sqs", endpoint_url)
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(batch)],
+        )

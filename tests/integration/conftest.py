@@ -91,19 +91,7 @@ def sample(name: str) -> dict[str, Any]:
 
 def receive_all(stack: local_aws.LocalStack, queue_url: str) -> list[dict[str, Any]]:
     """Every message waiting in the queue (deleted as read)."""
-    sqs = local_aws.client("sqs", stack.endpoint_url)
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        messages.extend(batch)
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(batch)],
-        )
+    return local_aws.drain_queue(stack.endpoint_url, queue_url)
 
 
 def scan_items(stack: local_aws.LocalStack) -> list[dict[str, Any]]:

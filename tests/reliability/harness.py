@@ -136,19 +136,7 @@ def query_index(endpoint_url: str, table_name: str, index: str, key: str, value:
 
 def receive_all(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
     """Every message waiting in the queue (deleted as read)."""
-    sqs = aws("sqs", endpoint_url)
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        messages.extend(batch)
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(batch)],
-        )
+    return local_aws.drain_queue(endpoint_url, queue_url)
 
 
 def s3_objects(endpoint_url: str, bucket: str) -> dict[str, bytes]:
