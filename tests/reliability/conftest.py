@@ -85,15 +85,24 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
     running.stop()
 
 
-LONG_FIRST = ("tests/reliability/test_load.py",)
-LONG_LAST = ("tests/reliability/test_hostile_input.py", "tests/reliability/test_faults.py")
+def _in(module: str) -> Callable[[pytest.Item], bool]:
+    return lambda item: item.nodeid.startswith(f"tests/reliability/{module}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The load test first, the other long ones last. Under ``-n 2`` xdist gives each worker a chunk of
-    consecutive tests and hands out the rest as workers drain: the load test's hub keeps one worker busy for
-    minutes, so it must start at once, and the long tests must not sit queued behind it in that worker's chunk."""
-    first = [item for item in items if item.nodeid.startswith(LONG_FIRST)]
-    last = [item for item in items if item.nodeid.startswith(LONG_LAST)]
-    middle = [item for item in items if item not in first and item not in last]
-    items[:] = first + middle + last
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Place the long tests where ``pytest -n N`` runs them side by side.
+
+    xdist (``--dist load``) first gives each worker a chunk of ``len(items) // N // 4`` consecutive tests, then hands
+    out the rest as workers drain. The load test keeps its worker waiting on the hub for minutes, so it opens the
+    first chunk with the fault tests behind it; the hostile-input families open the second chunk; everything else
+    follows, for whichever worker is free. Without xdist the order is left alone.
+    """
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers < 2:
+        return
+    load = [item for item in items if _in("test_load.py")(item)]
+    faults = [item for item in items if _in("test_faults.py")(item)]
+    hostile = [item for item in items if _in("test_hostile_input.py")(item)]
+    rest = [item for item in items if item not in load and item not in faults and item not in hostile]
+    fill = max(0, max(2, len(items) // workers // 4) - len(load) - len(faults))
+    items[:] = load + faults + rest[:fill] + hostile + rest[fill:]
