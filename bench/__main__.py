@@ -98,21 +98,12 @@ def run(rounds: int, scale: float) -> dict[str, Any]:
     server, moto_url = local_aws.start_emulator()
     try:
         stack = local_aws.provision(moto_url, STACK_NAME, tap=False)
-        secret = json.dumps({"current": stack.token, "previous": ""})
-        stub, stub_url = artifact.stub_endpoint(artifacts["bytecode"], secret, lifetime=1800)
-        try:
-            print(f"cold starts: {rounds} rounds of {len(cold.CONFIGURATIONS)} processes", file=sys.stderr)
-            runs = cold.measure(
-                artifacts, stack.environment, stack.token, moto_url=moto_url, stub_url=stub_url, rounds=rounds
-            )
-            results["cold"] = {"runs": runs.runs, "process_ms": runs.process_ms}
-            moto_env = artifact.lambda_environment(moto_url, stack.environment)
-            results["importtime"] = [
-                vars(line) for line in cold.import_profile(artifacts["as-built"], moto_env, stack.token)
-            ]
-        finally:
-            stub.terminate()
-            stub.wait(timeout=10)
+        runs = _cold_runs(artifacts, stack, moto_url, rounds)
+        results["cold"] = {"runs": runs.runs, "process_ms": runs.process_ms}
+        moto_env = artifact.lambda_environment(moto_url, stack.environment)
+        results["importtime"] = [
+            vars(line) for line in cold.import_profile(artifacts["as-built"], moto_env, stack.token)
+        ]
         print("AWS calls per event (moto)", file=sys.stderr)
         results["calls"] = calls.measure(artifacts["bytecode"], stack.environment, stack.token, moto_url, STACK_NAME)
         print("warm cost per event (stub AWS)", file=sys.stderr)
@@ -122,6 +113,22 @@ def run(rounds: int, scale: float) -> dict[str, Any]:
     results["machine"]["load_after"] = os.getloadavg()
     results["seconds"] = round(time.monotonic() - started)
     return results
+
+
+def _cold_runs(
+    artifacts: dict[str, artifact.Artifact], stack: local_aws.LocalStack, moto_url: str, rounds: int
+) -> cold.ColdRuns:
+    """Every cold-start configuration, against moto and against the AWS stub (started and stopped here)."""
+    secret = json.dumps({"current": stack.token, "previous": ""})
+    stub, stub_url = artifact.stub_endpoint(artifacts["bytecode"], secret, lifetime=1800)
+    try:
+        print(f"cold starts: {rounds} rounds of {len(cold.CONFIGURATIONS)} processes", file=sys.stderr)
+        return cold.measure(
+            artifacts, stack.environment, stack.token, moto_url=moto_url, stub_url=stub_url, rounds=rounds
+        )
+    finally:
+        stub.terminate()
+        stub.wait(timeout=10)
 
 
 def _sizes(artifacts: dict[str, artifact.Artifact]) -> dict[str, dict[str, int]]:
@@ -139,17 +146,7 @@ def cold_only(rounds: int) -> dict[str, Any]:
     _quiet_emulator()
     server, moto_url = local_aws.start_emulator()
     try:
-        stack = local_aws.provision(moto_url, STACK_NAME, tap=False)
-        secret = json.dumps({"current": stack.token, "previous": ""})
-        stub, stub_url = artifact.stub_endpoint(artifacts["bytecode"], secret, lifetime=1800)
-        try:
-            print(f"cold starts: {rounds} rounds of {len(cold.CONFIGURATIONS)} processes", file=sys.stderr)
-            runs = cold.measure(
-                artifacts, stack.environment, stack.token, moto_url=moto_url, stub_url=stub_url, rounds=rounds
-            )
-        finally:
-            stub.terminate()
-            stub.wait(timeout=10)
+        runs = _cold_runs(artifacts, local_aws.provision(moto_url, STACK_NAME, tap=False), moto_url, rounds)
     finally:
         server.stop()
     results["cold"] = {"runs": runs.runs, "process_ms": runs.process_ms}
