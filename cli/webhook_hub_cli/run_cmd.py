@@ -63,7 +63,8 @@ def _invoke(event: dict[str, Any]) -> dict[str, Any]:
 def _sweep() -> dict[str, int]:
     import recover  # noqa: PLC0415
 
-    report: dict[str, int] = recover.lambda_handler({}, LambdaContext(function_name="webhook-hub-recover"))
+    context = LambdaContext("webhook-hub-recover", timeout_seconds=stack_template.function_timeout("RecoverFunction"))
+    report: dict[str, int] = recover.lambda_handler({}, context)
     return report
 
 

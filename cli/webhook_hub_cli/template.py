@@ -108,6 +108,13 @@ def function_dir(logical_id: str = "IngestFunction") -> Path:
     return TEMPLATE_PATH.parent / str(load()["Resources"][logical_id]["Properties"]["CodeUri"])
 
 
+def function_timeout(logical_id: str) -> int:
+    """A function's timeout in seconds: its own, or the template's global one."""
+    document = load()
+    own = document["Resources"][logical_id]["Properties"].get("Timeout")
+    return int(own if own is not None else document["Globals"]["Function"]["Timeout"])
+
+
 def sweep_interval_seconds() -> int:
     """The recovery function's schedule, ``rate(N minutes)``, in seconds."""
     events = load()["Resources"]["RecoverFunction"]["Properties"]["Events"]

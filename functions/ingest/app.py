@@ -20,7 +20,8 @@ from webhook_hub.aws import clients, secrets
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.payload_store import PayloadStore
 from webhook_hub.aws.publisher import Publisher
-from webhook_hub.errors import BadBody, HubError, MethodNotAllowed, NotFound, error_body
+from webhook_hub.budget import Budget
+from webhook_hub.errors import BadBody, HubError, MethodNotAllowed, NotFound, TokenMisconfigured, error_body
 from webhook_hub.ingest import Ingest, Outcome, WebhookRequest
 from webhook_hub.settings import Settings
 
@@ -99,12 +100,13 @@ def _accepted(outcome: Outcome) -> dict[str, Any]:
 
 def _rejected(error: HubError) -> dict[str, Any]:
     metrics.add_metric(name=type(error).__name__, unit=MetricUnit.Count, value=1)
-    logger.warning("webhook rejected", extra={"status": error.status, "error": error.code, "reason": error.reason})
+    log = logger.error if isinstance(error, TokenMisconfigured) else logger.warning
+    log("webhook rejected", extra={"status": error.status, "error": error.code, "reason": error.reason})
     headers = {"retry-after": str(error.retry_after)} if error.retry_after else None
     return _response(error.status, error_body(error), headers)
 
 
-def route(event: dict[str, Any]) -> dict[str, Any]:
+def route(event: dict[str, Any], context: Any) -> dict[str, Any]:
     route_key = event.get("routeKey", "")
     if route_key == HEALTH_ROUTE:
         return _response(200, {"status": "ok"})
@@ -113,7 +115,7 @@ def route(event: dict[str, Any]) -> dict[str, Any]:
             if route_key.split(" ", 1)[-1] in ("/webhook", "/webhook/{proxy+}"):
                 raise MethodNotAllowed("webhooks are POSTed")
             raise NotFound("no such route")
-        return _accepted(_ingest().handle(_request(event)))
+        return _accepted(_ingest().handle(_request(event), Budget(context.get_remaining_time_in_millis)))
     except HubError as error:
         return _rejected(error)
 
@@ -129,7 +131,7 @@ def _correlation_id(event: Any) -> Any:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.set_correlation_id(_correlation_id(event))
     try:
-        return route(event)
+        return route(event, context)
     except Exception as error:
         # Never log the exception text: it may quote the body. The type and place are enough to find it.
         frame = error.__traceback__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -12,10 +12,19 @@ from aws_lambda_powertools.metrics import MetricUnit
 from webhook_hub.aws import clients
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
-from webhook_hub.recovery import sweep
+from webhook_hub.budget import Budget
+from webhook_hub.recovery import SweepPolicy, sweep
 
 logger = Logger()
 metrics = Metrics()
+
+
+def _policy() -> SweepPolicy:
+    defaults = SweepPolicy()
+    return SweepPolicy(
+        lease_seconds=int(os.environ.get("PUBLISH_LEASE_SECONDS", str(defaults.lease_seconds))),
+        max_attempts=int(os.environ.get("RECOVERY_MAX_ATTEMPTS", str(defaults.max_attempts))),
+    )
 
 
 @metrics.log_metrics
@@ -24,11 +33,25 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     report = sweep(
         EventStore(os.environ["TABLE_NAME"], clients.dynamodb()),
         Publisher(os.environ["TOPIC_ARN_PREFIX"], clients.sns()),
-        now=datetime.now(UTC),
-        min_age_seconds=int(os.environ.get("RECOVERY_MIN_AGE_SECONDS", "120")),
-        lease_seconds=int(os.environ.get("PUBLISH_LEASE_SECONDS", "30")),
+        clock=time.time,
+        budget=Budget(context.get_remaining_time_in_millis),
+        policy=_policy(),
     )
     metrics.add_metric(name="Recovered", unit=MetricUnit.Count, value=len(report.published))
-    metrics.add_metric(name="RecoveryFailed", unit=MetricUnit.Count, value=report.failed)
-    logger.info("recovery sweep", extra={"published": report.published, "busy": report.busy, "failed": report.failed})
-    return {"published": len(report.published), "busy": report.busy, "failed": report.failed}
+    metrics.add_metric(name="RecoveryFailed", unit=MetricUnit.Count, value=report.failed_attempts)
+    metrics.add_metric(name="EventsFailed", unit=MetricUnit.Count, value=len(report.gave_up))
+    metrics.add_metric(name="PendingEvents", unit=MetricUnit.Count, value=report.pending)
+    metrics.add_metric(name="OldestPendingAgeSeconds", unit=MetricUnit.Seconds, value=report.oldest_pending_seconds)
+    summary = {
+        "published": len(report.published),
+        "busy": report.busy,
+        "failed_attempts": report.failed_attempts,
+        "gave_up": len(report.gave_up),
+        "pending": report.pending,
+        "oldest_pending_seconds": report.oldest_pending_seconds,
+        "stopped_early": int(report.stopped_early),
+    }
+    if report.gave_up:
+        logger.error("events moved to failed", extra={"event_ids": report.gave_up})
+    logger.info("recovery sweep", extra={**summary, "event_ids": report.published})
+    return summary

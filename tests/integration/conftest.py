@@ -72,15 +72,20 @@ def invoke(
     path: str | None = None,
     headers: Mapping[str, str] | None = None,
     method: str = "POST",
+    at: float | None = None,
+    context: LambdaContext | None = None,
 ) -> Answer:
-    """Call the real ``lambda_handler`` as API Gateway would for one request."""
+    """Call the real ``lambda_handler`` as API Gateway would for one request; ``at`` (epoch seconds) is API
+    Gateway's request time, the clock the function decides by."""
     import app
 
     raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
     request_headers = {"content-type": "application/json", "user-agent": "axios/1.7.9", **(headers or {})}
     event = http_api_event(method, path or f"/webhook/{stack.token}", request_headers.items(), raw)
     assert event is not None, "no route matched"
-    response = app.lambda_handler(event, LambdaContext())
+    if at is not None:
+        event["requestContext"]["timeEpoch"] = int(at * 1000)
+    response = app.lambda_handler(event, context or LambdaContext())
     return Answer(response["statusCode"], json.loads(response["body"]), response["headers"])
 
 

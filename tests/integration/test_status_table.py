@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from webhook_hub.record import pending_shard
 from webhook_hub_cli import local_aws
 
 from .conftest import invoke, receive_all, sample, scan_items
@@ -79,7 +80,8 @@ def test_redelivery_of_a_stored_unpublished_event_publishes_it_once(stack: local
     assert failed.headers["retry-after"] == "5"
     item = _only_item(stack)
     assert item["state"]["S"] == "stored"
-    assert item["pending"]["S"] == "1"
+    assert item["pending"]["S"] == pending_shard(item["pk"]["S"])
+    assert item["attempts"]["N"] == "1"
 
     stack.topic_arns["MessagesUpdate"] = sns.create_topic(Name=topic.rsplit(":", 1)[1])["TopicArn"]
     queue = local_aws.subscribe_queue(stack, f"{stack.stack_name}-updates", ["MessagesUpdate"], raw=True)

@@ -73,7 +73,7 @@ def test_inspect_with_suffix(bodies_dir: Path, capsys: pytest.CaptureFixture[str
     assert main(["inspect", "--suffix", "send-message", str(bodies_dir / "messages-upsert.json")]) == 0
     summary = json.loads(capsys.readouterr().out)["classification"]["summary"]
     assert (
-        summary["suffix_mismatch"] == "URL suffix 'send-message' names 'send.message' but body says 'messages.upsert'"
+        summary["suffix_mismatch"] == "URL suffix names 'send.message' but body says 'messages.upsert'"
     )
 
 

@@ -23,14 +23,11 @@ def _key(body: dict[str, Any]) -> str:
 
 
 def _global_copy(body: dict[str, Any]) -> dict[str, Any]:
-    """The same event as the global webhook sends it: other URL, key and stamp (same minute), maybe no sender."""
+    """The same event as a v1 global webhook sends it: other URL and key, the same ``date_time`` (contract §5.1;
+    in 2.x the copies are one object, byte-identical)."""
     copy: dict[str, Any] = json.loads(json.dumps(body))
     copy["destination"] = "https://other.example.test/global/webhook/messages-upsert"
-    copy["apikey"] = None
-    copy["server_url"] = "https://evo-2.example-euatendo.test"
-    copy.pop("sender", None)
-    if isinstance(copy.get("date_time"), str):
-        copy["date_time"] = copy["date_time"][:16] + ":59.999Z"
+    copy["apikey"] = "global-key-0123456789"
     return copy
 
 
@@ -79,8 +76,16 @@ def test_each_status_is_its_own_event(load_body: Load) -> None:
     read = load_body("reference/messages-update-read.json")
     delivered = json.loads(json.dumps(read))
     delivered["data"]["status"] = "DELIVERY_ACK"
-    assert _key(read) == "status|loja-centro|3EB0A9B8C7D6E5F4A3B2C1|READ"
-    assert _key(delivered) == "status|loja-centro|3EB0A9B8C7D6E5F4A3B2C1|DELIVERY_ACK"
+    assert _key(read) == "status|loja-centro|5511900000001@s.whatsapp.net|3EB0A9B8C7D6E5F4A3B2C1|READ"
+    assert _key(delivered) == "status|loja-centro|5511900000001@s.whatsapp.net|3EB0A9B8C7D6E5F4A3B2C1|DELIVERY_ACK"
+
+
+def test_a_receipt_names_its_chat(load_body: Load) -> None:
+    """Regression: message ids are unique per chat only; two chats' receipts for one id shared a key."""
+    read = load_body("reference/messages-update-read.json")
+    other = json.loads(json.dumps(read))
+    other["data"]["remoteJid"] = "5511900000002@s.whatsapp.net"
+    assert _key(other) != _key(read)
 
 
 def test_v1_and_v2_receipts_share_the_key_space(load_body: Load) -> None:
@@ -96,10 +101,17 @@ def test_instances_are_apart(load_body: Load) -> None:
 
 
 def test_delete_edit_and_call_keys(load_body: Load) -> None:
-    assert _key(load_body("messages-delete.json")) == "delete|loja-centro|A1B2C3D4E5F60718293A4B5C6D7E8F92"
-    assert _key(load_body("messages-delete-stored.json")) == "delete|loja-centro|3EB0000000000000000002"
-    assert _key(load_body("messages-edited.json")) == "edit|loja-centro|A1B2C3D4E5F60718293A4B5C6D7E8F91|1767269460000"
-    assert _key(load_body("send-message-update.json")) == "edit|loja-centro|3EB0B1C2D3E4F5A6B7C8D9|1767269580000"
+    chat1, chat2 = "5511900000001@s.whatsapp.net", "5511900000002@s.whatsapp.net"
+    assert _key(load_body("messages-delete.json")) == f"delete|loja-centro|{chat2}|A1B2C3D4E5F60718293A4B5C6D7E8F92"
+    assert _key(load_body("messages-delete-stored.json")) == f"delete|loja-centro|{chat1}|3EB0000000000000000002"
+    assert (
+        _key(load_body("messages-edited.json"))
+        == f"edit|loja-centro|{chat2}|A1B2C3D4E5F60718293A4B5C6D7E8F91|edit|1767269460000"
+    )
+    assert (
+        _key(load_body("send-message-update.json"))
+        == f"edit|loja-centro|{chat2}|3EB0B1C2D3E4F5A6B7C8D9|edit|1767269580000"
+    )
     call = load_body("reference/call.json")
     assert _key(call) == "call|loja-centro|FAKECALLID00000000000000000000A1|offer"
     assert _key(call | {"data": call["data"] | {"status": "accept"}}) != _key(call)
@@ -112,17 +124,30 @@ def test_a_second_edit_is_a_new_event(load_body: Load) -> None:
     assert _key(again) != _key(body)
 
 
+def test_an_edit_and_a_revoke_of_one_message_are_apart(load_body: Load) -> None:
+    """Regression: both were keyed ``edit|instance|id|timestampMs``; a revoke stamped like the edit vanished."""
+    edit = load_body("messages-edited.json")
+    revoke = json.loads(json.dumps(edit))
+    del revoke["data"]["editedMessage"]
+    revoke["data"]["type"] = "REVOKE"
+    assert _key(revoke) != _key(edit)
+
+
 def test_history_batches_use_the_content_rule(load_body: Load) -> None:
-    key = _key(load_body("reference/messages-set-history.json"))
+    body = load_body("reference/messages-set-history.json")
+    key = _key(body)
     assert key.startswith("messages.set|loja-centro|")
-    assert key.endswith("|2026-01-01T08:55")
+    assert key.endswith("|" + json.dumps(body["date_time"]))
 
 
-def test_id_less_events_repeat_in_a_new_minute(load_body: Load) -> None:
-    body = load_body("reference/connection-update-open.json")
-    later = body | {"date_time": "2026-01-01T08:56:10.100Z"}
-    assert _key(later) != _key(body)
-    assert _key(body | {"date_time": "2026-01-01T08:55:59.000Z"}) == _key(body)
+def test_id_less_events_repeat_within_a_minute(load_body: Load) -> None:
+    """Regression: keyed by the minute, a change and its change-back within one minute lost the last change."""
+    opened = load_body("reference/connection-update-open.json")
+    closed = opened | {"data": opened["data"] | {"state": "close"}, "date_time": "2026-01-01T08:55:20.500Z"}
+    reopened = opened | {"date_time": "2026-01-01T08:55:40.250Z"}
+    keys = {_key(opened), _key(closed), _key(reopened)}
+    assert len(keys) == 3
+    assert _key(json.loads(json.dumps(reopened))) == _key(reopened)
 
 
 def test_content_rule_ignores_key_order_but_not_content(load_body: Load) -> None:
@@ -134,13 +159,25 @@ def test_content_rule_ignores_key_order_but_not_content(load_body: Load) -> None
 
 @pytest.mark.parametrize(
     ("date_time", "suffix"),
-    [("2026-01-01T08:55:10.100Z", "|2026-01-01T08:55"), ("last tuesday", "|last tuesday"), (None, "|"), (12, "|")],
+    [
+        ("2026-01-01T08:55:10.100Z", '|"2026-01-01T08:55:10.100Z"'),
+        ("last tuesday", '|"last tuesday"'),
+        (12, "|12"),
+        ({"b": 1, "a": 2}, '|{"a": 2, "b": 1}'),
+    ],
 )
-def test_content_rule_minute(date_time: Any, suffix: str) -> None:
-    body: dict[str, Any] = {"event": "presence.update", "instance": "i", "data": {"id": PHONE, "presences": {}}}
-    if date_time is not None:
-        body["date_time"] = date_time
+def test_content_rule_takes_the_exact_date_time(date_time: Any, suffix: str) -> None:
+    body = {"event": "presence.update", "instance": "i", "data": {"id": PHONE, "presences": {}}, "date_time": date_time}
     assert _key(body).endswith(suffix)
+
+
+def test_without_date_time_each_delivery_is_its_own_event() -> None:
+    """v1.4/1.5 bodies carry no ``date_time`` and their senders never retry: keyed by the delivery, never merged."""
+    body = json.dumps({"event": "presence.update", "instance": "i", "data": {"id": PHONE, "presences": {}}})
+    first, second = classify(body, delivery_id="req-1"), classify(body, delivery_id="req-2")
+    assert first.dedup_key.endswith("|delivery:req-1")
+    assert first.event_id != second.event_id
+    assert classify(body).dedup_key.endswith("|")
 
 
 def test_id_less_fallback_when_ids_are_missing() -> None:

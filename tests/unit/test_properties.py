@@ -17,7 +17,7 @@ from webhook_hub.core.catalog import EVENT_TYPES, UNCLASSIFIED_TOPIC_KEY, lookup
 from webhook_hub.core.classify import MAX_REASON_LENGTH, MAX_REASONS, Classification, RejectedBody, classify
 from webhook_hub.core.dedup import MAX_KEY_LENGTH
 from webhook_hub.core.notification import Notification, build_notification, message_attributes, notification_json
-from webhook_hub.core.redact import REDACTED, SECRET_KEYS, URL_KEY, may_need_redaction, redact
+from webhook_hub.core.redact import REDACTED, SECRET_KEYS, URL_KEY, may_need_redaction, redact, redact_raw
 from webhook_hub.core.values import compact_json
 
 PROPERTY = settings(max_examples=400, deadline=None)
@@ -234,3 +234,72 @@ def test_the_text_check_never_misses_what_redact_would_change(
     text = json.dumps(planted, ensure_ascii=False, separators=data.draw(st.sampled_from([(",", ":"), (", ", ": ")])))
     if redact(planted, secrets) != planted:
         assert may_need_redaction(text, secrets)
+
+
+# --- Secrets at rest: cut-off bodies and leftover path segments (issue: lossless at the seams) ------------------
+
+HEX_SECRETS = st.text("0123456789abcdef", min_size=20, max_size=40)
+WORDS = st.text("ghijklmnopqrstuvwxyz çãé😀", max_size=40)
+"""Body text that never holds eight characters of a hex secret."""
+
+
+def _windows(secret: str, size: int = 8) -> set[str]:
+    return {secret[start : start + size] for start in range(len(secret) - size + 1)}
+
+
+@PROPERTY
+@given(HEX_SECRETS, HEX_SECRETS, WORDS, st.booleans(), st.data())
+def test_a_body_cut_anywhere_keeps_no_secret_when_quarantined(
+    apikey: str, token: str, text: str, quoted: bool, data: st.DataObject
+) -> None:
+    """Regression: a body cut inside its ``apikey`` value (the envelope's last key) was quarantined with the key."""
+    body = json.dumps(
+        {
+            "event": "messages.upsert",
+            "instance": "loja",
+            "data": {"message": {"conversation": f"{text} {token} {text}" if quoted else text}},
+            "destination": f"https://hub.example.test/webhook/{token}",
+            "date_time": "2026-01-01T09:00:00.000Z",
+            "apikey": apikey,
+        },
+        ensure_ascii=False,
+    )
+    cut = body[: data.draw(st.integers(0, len(body)))]
+    kept = redact_raw(cut, [token])
+    assert not any(window in kept for window in _windows(apikey) | _windows(token)), kept
+
+
+IDLESS_EVENTS = st.sampled_from(["connection.update", "presence.update", "labels.association", "groups.update"])
+STAMPS = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1)).map(
+    lambda moment: moment.isoformat(timespec="milliseconds") + "Z"
+)
+
+
+@PROPERTY
+@given(IDLESS_EVENTS, PLAIN_JSON, STAMPS, STAMPS, PLAIN_JSON)
+def test_distinct_events_never_share_a_key(event: str, data: Any, stamp: str, other_stamp: str, other: Any) -> None:
+    """Two id-less events differ in content or in the sender's ``date_time`` (built once per event): never merged,
+    even within one minute; a byte-identical retry always gets the same key."""
+    first = {"event": event, "instance": "loja", "data": data, "date_time": stamp}
+    second = {"event": event, "instance": "loja", "data": other, "date_time": other_stamp}
+    body = json.dumps(first)
+    assert classify(body).dedup_key == classify(body).dedup_key
+    if (data, stamp) != (other, other_stamp) and json.dumps(data, sort_keys=True) != json.dumps(other, sort_keys=True):
+        assert classify(json.dumps(second)).dedup_key != classify(body).dedup_key
+    if stamp != other_stamp:
+        assert classify(json.dumps(first | {"date_time": other_stamp})).dedup_key != classify(body).dedup_key
+
+
+@PROPERTY
+@given(st.data(), st.text(string.ascii_letters + string.digits + "-_", min_size=12, max_size=40))
+def test_a_suffix_that_names_no_event_is_never_stored_or_published(
+    samples: list[dict[str, Any]], data: st.DataObject, leftover: str
+) -> None:
+    """Regression: with header/JWT auth, an old token left in the URL was stored and published as the suffix."""
+    assume(lookup(leftover) is None)
+    body = data.draw(st.sampled_from(samples))
+    assume(leftover not in json.dumps(body))
+    c = classify(json.dumps(body), leftover)
+    notification = notification_json(c, received_at=RECEIVED, payload_json=compact_json(redact(c.payload)))
+    assert leftover not in notification
+    assert leftover not in json.dumps(c.summary)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from webhook_hub.core.classify import classify
-from webhook_hub.record import KEY_PART_LIMIT, build_item, item_size, key_part
+from webhook_hub.record import KEY_PART_LIMIT, PENDING_SHARDS, build_item, item_size, key_part, pending_shard
 
 REFERENCE = Path(__file__).resolve().parents[2] / "events" / "bodies" / "reference"
 RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
@@ -17,7 +17,7 @@ RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
 def _item(name: str) -> dict[str, dict[str, object]]:
     classification = classify((REFERENCE / name).read_bytes())
     return build_item(
-        classification, received_at=RECEIVED, payload_json="{}", payload_ref=None, lease_until=99, retention_days=30
+        classification, received_at=RECEIVED, payload_json="{}", payload_ref=None, lease_until=99, sweep_at=219, retention_days=30
     )
 
 
@@ -29,7 +29,9 @@ def test_message_item_carries_every_index_key() -> None:
     assert item["message_pk"] == {"S": "loja-centro#A1B2C3D4E5F60718293A4B5C6D7E8F90"}
     assert item["received_at"] == {"S": "2026-01-01T12:00:00.123Z"}
     assert item["occurred_at"] == {"S": "2026-01-01T12:00:00.000Z"}
-    assert (item["state"], item["pending"], item["lease_until"]) == ({"S": "stored"}, {"S": "1"}, {"N": "99"})
+    assert (item["state"], item["lease_until"], item["sweep_at"]) == ({"S": "stored"}, {"N": "99"}, {"N": "219"})
+    assert item["pending"] == {"S": pending_shard(item["pk"]["S"])}
+    assert item["attempts"] == {"N": "1"}
     assert item["expires_at"] == {"N": str(int(RECEIVED.timestamp()) + 30 * 86_400)}
 
 
@@ -71,6 +73,7 @@ def test_a_given_summary_json_is_stored_as_is() -> None:
         payload_json="{}",
         payload_ref=None,
         lease_until=99,
+        sweep_at=219,
         retention_days=30,
         summary_json='{"given":1}',
     )
@@ -92,3 +95,12 @@ def test_item_size_of_a_whole_item_matches_a_plain_count() -> None:
         return 3 + sum(1 + len(name.encode()) + size(element) for name, element in content.items())
 
     assert item_size(item) == sum(len(name.encode()) + size(value) for name, value in item.items())
+
+
+def test_pending_shards_spread_events_evenly() -> None:
+    """The ``Pending`` partition comes from the event id: every shard used, none taking much more than its share."""
+    counts = [0] * PENDING_SHARDS
+    for number in range(8_000):
+        counts[int(pending_shard(classify(json.dumps({"event": "call", "data": {"id": str(number)}})).event_id))] += 1
+    assert min(counts) > 800
+    assert max(counts) < 1_200

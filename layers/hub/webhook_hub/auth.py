@@ -16,8 +16,14 @@ from dataclasses import dataclass
 from webhook_hub.errors import Unauthorized
 
 JWT_LEEWAY_SECONDS = 30
+"""Clock skew allowed between the sender and us, both ways."""
 JWT_MAX_LIFETIME_SECONDS = 3_600
 """Evolution issues 10-minute tokens; anything longer-lived was not made by it."""
+JWT_ACCEPT_SECONDS = 2_100
+"""How long after ``iat`` a token is accepted: Evolution signs once per event and re-sends the same token on all
+10 tries (~21 min at the defaults, contract §5.2), so ``exp`` (``iat`` + 600) alone would drop tries 8-10."""
+JWT_CLAIMS = {"app": "evolution", "action": "webhook"}
+"""Claims Evolution sets; a token that carries one with another value was made for something else."""
 GENERIC_REASON = "missing or invalid credentials"
 
 
@@ -47,24 +53,28 @@ def _matches(candidate: str, tokens: Sequence[str]) -> bool:
     return found
 
 
-def _verify_jwt(jwt_text: str, tokens: Sequence[str], now: float) -> bool:
+def _verify_jwt(jwt_text: str, tokens: Sequence[str], now: float, accept_seconds: int) -> bool:
+    """Signature (HS256 only), ``app``/``action`` when present, and ``iat`` within the sender's retry horizon.
+
+    ``exp`` is not enforced (the sender re-sends an expired token on its late retries); the lifetime cap still
+    refuses tokens that were never Evolution's.
+    """
     import jwt  # noqa: PLC0415 - only bearer-JWT senders pay for this import
 
     for token in tokens:
         try:
             claims = jwt.decode(
-                jwt_text,
-                token,
-                algorithms=["HS256"],
-                options={"require": ["exp", "iat"]},
-                leeway=JWT_LEEWAY_SECONDS,
+                jwt_text, token, algorithms=["HS256"], options={"require": ["iat", "exp"], "verify_exp": False}
             )
         except jwt.PyJWTError:
             continue
         issued_at, expires = claims["iat"], claims["exp"]
         if not isinstance(issued_at, int | float) or not isinstance(expires, int | float):
             return False
-        return issued_at <= now + JWT_LEEWAY_SECONDS and expires - issued_at <= JWT_MAX_LIFETIME_SECONDS
+        if any(name in claims and claims[name] != value for name, value in JWT_CLAIMS.items()):
+            return False
+        fresh = now - accept_seconds - JWT_LEEWAY_SECONDS <= issued_at <= now + JWT_LEEWAY_SECONDS
+        return fresh and 0 <= expires - issued_at <= JWT_MAX_LIFETIME_SECONDS
     return False
 
 
@@ -73,6 +83,7 @@ def authenticate(
     tokens: Sequence[str],
     header_name: str,
     now: float | None = None,
+    jwt_accept_seconds: int = JWT_ACCEPT_SECONDS,
 ) -> Authenticated:
     """Accept the call if any credential matches a live token; raise ``Unauthorized`` otherwise.
 
@@ -96,7 +107,7 @@ def authenticate(
             method = "header"
         elif scheme.lower() == "bearer" and value:
             if value.count(".") == 2:
-                if _verify_jwt(value, live, time.time() if now is None else now):
+                if _verify_jwt(value, live, time.time() if now is None else now, jwt_accept_seconds):
                     method = "jwt"
             elif _matches(value, live):
                 method = "bearer"

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
+from webhook_hub.budget import Budget
 from webhook_hub.core.notification import message_attributes, notification_json
 from webhook_hub.core.values import from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
@@ -51,17 +52,21 @@ def delivery_of(item: Item) -> Delivery:
     return Delivery(classification.event_id, classification.topic_key, message, message_attributes(classification))
 
 
-def deliver(store: EventStore, publisher: Publisher, delivery: Delivery) -> bool:
-    """Publish, then mark published; ``False`` when SNS took it but the mark failed (it stays ``Pending``).
+def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget: Budget) -> bool:
+    """Publish, then mark published; ``False`` when SNS took it but the mark failed or no time was left for it
+    (it stays ``Pending``, and the sweep publishes it again: the documented at-least-once edge).
 
     Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back.
     """
     try:
         message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.attributes)
     except AwsError as error:
-        with suppress(*AwsError):  # otherwise the lease runs out by itself
-            store.release_lease(delivery.event_id)
+        if budget.allows():
+            with suppress(*AwsError):  # otherwise the lease runs out by itself
+                store.release_lease(delivery.event_id)
         raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
+    if not budget.allows():
+        return False
     try:
         store.mark_published(delivery.event_id, iso_utc(datetime.now(UTC)), message_id)
     except AwsError:

@@ -78,10 +78,15 @@ class PublishFailed(Unavailable):
     code = "publish_failed"
 
 
-class PublishInProgress(Unavailable):
-    """Another delivery of the same event holds the publish lease: retry once it has finished."""
+class TokenMisconfigured(Unavailable):
+    """The token secret cannot be read or holds no usable token: our misconfiguration, never the caller's.
 
-    code = "in_progress"
+    A 401 here would make the sender drop every event until someone noticed; a 503 keeps them coming back
+    (~20 minutes of retries) while the alarm on this metric asks for the secret to be fixed.
+    """
+
+    code = "token_misconfigured"
+    retry_after = 30
 
 
 def error_body(error: HubError) -> dict[str, str]:

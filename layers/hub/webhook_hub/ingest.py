@@ -8,27 +8,29 @@ for the sender's retry rules (see errors.py).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from webhook_hub.auth import Credentials, authenticate
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.payload_store import PayloadStore
 from webhook_hub.aws.publisher import Publisher
+from webhook_hub.budget import Budget
 from webhook_hub.core.classify import Classification, RejectedBody, classify
 from webhook_hub.core.notification import build_notification, message_attributes, notification_json
-from webhook_hub.core.redact import REDACTED, may_need_redaction, redact
+from webhook_hub.core.redact import may_need_redaction, redact, redact_raw
 from webhook_hub.core.values import compact_json
 from webhook_hub.delivery import AwsError, Delivery, deliver, delivery_of
 from webhook_hub.errors import (
     BadBody,
     BodyTooLarge,
     ForbiddenInstance,
-    PublishInProgress,
     StoreUnavailable,
+    TokenMisconfigured,
     Unavailable,
 )
 from webhook_hub.record import STATE_PUBLISHED, Item, build_item, item_size, key_part
@@ -39,6 +41,12 @@ OUTCOME_ACCEPTED = "accepted"
 OUTCOME_UNCLASSIFIED = "unclassified"
 OUTCOME_DUPLICATE = "duplicate"
 OUTCOME_REPUBLISHED = "republished"
+OUTCOME_PENDING = "pending"
+"""Stored, and another copy is publishing it right now (the sweep backs that copy up)."""
+_SECRET_MISCONFIGURED = frozenset(
+    {"AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure", "InvalidRequestException"}
+)
+"""Secrets Manager's answers that no retry by itself fixes: a policy, a deleted secret, a key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +85,6 @@ def _sns_size(message: str, attributes: Mapping[str, str]) -> int:
     )
 
 
-_SECRET_FIELD = re.compile(
-    r'("(?:apikey|api_key|apiKey|jwt|jwt_key|token|authorization|password|secret)"\s*:\s*")(?:[^"\\]|\\.)*(")',
-    re.IGNORECASE,
-)
-
-
-def redact_raw(body: bytes, secrets: Sequence[str]) -> bytes:
-    """Best-effort redaction of a body that is not JSON, before it is quarantined."""
-    text = _SECRET_FIELD.sub(lambda match: match.group(1) + REDACTED + match.group(2), body.decode("utf-8", "replace"))
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text.encode()
-
-
 class Ingest:
     def __init__(
         self,
@@ -107,17 +100,22 @@ class Ingest:
         self._payloads = payloads
         self._tokens = tokens
 
-    def handle(self, request: WebhookRequest) -> Outcome:
+    def handle(self, request: WebhookRequest, budget: Budget | None = None) -> Outcome:
         """Answer one webhook call; raise a ``HubError`` for anything but 2xx."""
+        budget = budget or Budget()
         if len(request.body) > self._settings.max_body_bytes:
             raise BodyTooLarge(f"body is {len(request.body)} bytes; the limit is {self._settings.max_body_bytes}")
+        tokens = self._live_tokens()
+        now = int(request.received_at.timestamp())
+        auth = authenticate(
+            Credentials(request.path_segments, request.headers),
+            tokens,
+            self._settings.auth_header,
+            now=request.received_at.timestamp(),
+            jwt_accept_seconds=self._settings.jwt_accept_seconds,
+        )
         try:
-            tokens = self._tokens()
-        except AwsError as error:
-            raise Unavailable("cannot read the webhook token") from error
-        auth = authenticate(Credentials(request.path_segments, request.headers), tokens, self._settings.auth_header)
-        try:
-            classification = classify(request.body, auth.suffix)
+            classification = classify(request.body, auth.suffix, request.request_id)
         except RejectedBody as rejected:
             self._quarantine(request, tokens)
             raise BadBody(rejected.reason, rejected.detail) from rejected
@@ -126,47 +124,72 @@ class Ingest:
         server_wide = classification.instance is None and classification.event_type == ERRORS_WEBHOOK
         if allowed and classification.instance not in allowed and not server_wide:
             raise ForbiddenInstance("instance is not on this hub's allow-list")
-        now = int(request.received_at.timestamp())
-        prepared = self._prepare(classification, request.received_at, tokens, lease_until=now + self._lease())
+        prepared = self._prepare(classification, request.received_at, tokens, now)
+        if not budget.allows():
+            raise Unavailable("not enough time left to store the event")
         try:
             written = self._store.put_new(prepared.item)
         except AwsError as error:
             raise StoreUnavailable("cannot store the event") from error
         if written.created:
-            marked = deliver(self._store, self._publisher, prepared.delivery)
-            return Outcome(
-                OUTCOME_ACCEPTED if classification.valid else OUTCOME_UNCLASSIFIED,
-                classification.event_id,
-                classification.event_type,
-                classification.topic_key,
-                prepared.offloaded,
-                marked,
-            )
+            return self._publish(classification, prepared.delivery, OUTCOME_ACCEPTED, budget, prepared.offloaded)
         existing = written.existing or {}
         if existing.get("state", {}).get("S") == STATE_PUBLISHED:
             return Outcome(
                 OUTCOME_DUPLICATE, classification.event_id, classification.event_type, classification.topic_key
             )
+        if not budget.allows():
+            raise Unavailable("not enough time left to publish the stored event")
         try:
-            claimed = self._store.claim_publish(classification.event_id, now, now + self._lease())
+            claimed = self._store.claim_publish(classification.event_id, now, *self._lease_and_sweep(now))
         except AwsError as error:
             raise StoreUnavailable("cannot claim the event for publishing") from error
-        if not claimed:
-            raise PublishInProgress("another delivery of this event is being published; retry shortly")
-        marked = deliver(self._store, self._publisher, delivery_of(existing))
+        if claimed is None:
+            # Another copy holds the publish lease. The event is durable and the sweep publishes it if that copy
+            # fails, so this copy is done: a 5xx would only fill the sender's log and fire our alarm.
+            return Outcome(
+                OUTCOME_PENDING, classification.event_id, classification.event_type, classification.topic_key
+            )
+        return self._publish(classification, delivery_of(claimed), OUTCOME_REPUBLISHED, budget)
+
+    def _live_tokens(self) -> Sequence[str]:
+        """The secret's tokens; a secret we cannot read or use is our misconfiguration: 503, never a drop code."""
+        try:
+            tokens = self._tokens()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _SECRET_MISCONFIGURED:
+                raise TokenMisconfigured("the webhook token secret cannot be read by the function") from error
+            raise Unavailable("cannot read the webhook token") from error
+        except BotoCoreError as error:
+            raise Unavailable("cannot read the webhook token") from error
+        except ValueError as error:
+            raise TokenMisconfigured("the webhook token secret is not JSON") from error
+        if not any(tokens):
+            raise TokenMisconfigured('the webhook token secret holds no "current" or "previous" token')
+        return tokens
+
+    def _publish(
+        self, classification: Classification, delivery: Delivery, outcome: str, budget: Budget, offloaded: bool = False
+    ) -> Outcome:
+        if not budget.allows():
+            raise Unavailable("not enough time left to publish the stored event")
+        marked = deliver(self._store, self._publisher, delivery, budget)
         return Outcome(
-            OUTCOME_REPUBLISHED,
+            outcome if classification.valid or outcome != OUTCOME_ACCEPTED else OUTCOME_UNCLASSIFIED,
             classification.event_id,
             classification.event_type,
             classification.topic_key,
-            publish_marked=marked,
+            offloaded,
+            marked,
         )
 
-    def _lease(self) -> int:
-        return self._settings.publish_lease_seconds
+    def _lease_and_sweep(self, now: int) -> tuple[int, int]:
+        """The publish lease's end, and when the recovery sweep may try the event if this attempt fails."""
+        lease_until = now + self._settings.publish_lease_seconds
+        return lease_until, lease_until + self._settings.recovery_delay_seconds
 
     def _prepare(
-        self, classification: Classification, received_at: datetime, tokens: Sequence[str], lease_until: int
+        self, classification: Classification, received_at: datetime, tokens: Sequence[str], now: int
     ) -> _Prepared:
         """Item and notification with the redacted payload inline, or in S3 when either would be too large."""
         # The summary quotes the body (a message's text, a push name): the live tokens are scrubbed from it too.
@@ -176,9 +199,11 @@ class Ingest:
             summary_json = compact_json(classification.summary)
         payload_json = compact_json(redact(classification.payload, tokens))  # serialized once, for both
         attributes = message_attributes(classification)
+        lease_until, sweep_at = self._lease_and_sweep(now)
         common: dict[str, Any] = {
             "received_at": received_at,
             "lease_until": lease_until,
+            "sweep_at": sweep_at,
             "retention_days": self._settings.retention_days,
         }
         encoded = payload_json.encode()
@@ -222,6 +247,7 @@ class Ingest:
         """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
         key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
         try:
-            self._payloads.put(key, redact_raw(request.body, tokens), "text/plain; charset=utf-8")
+            text = redact_raw(request.body.decode("utf-8", "replace"), tokens)
+            self._payloads.put(key, text.encode(), "text/plain; charset=utf-8")
         except AwsError as error:
             raise StoreUnavailable("cannot quarantine the rejected body") from error

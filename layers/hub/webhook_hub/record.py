@@ -8,7 +8,9 @@ Access patterns, one index each (see docs/data-model.md):
 - ``ByInstance``: events of one instance in time order (``instance_pk``, ``received_at``);
 - ``ByTypeDay``: events of one type in a time range, for replay (``type_day``, ``received_at``);
 - ``ByMessage``: everything about one WhatsApp message (``message_pk``, ``received_at``);
-- ``Pending``: stored but not yet published, for recovery (``pending``, ``received_at``), sparse.
+- ``Pending``: stored but not yet published, for the recovery sweep (``pending`` = one of ``PENDING_SHARDS``
+  shard values, ``sweep_at`` = when the sweep may next try it), and failed events (``pending`` = ``failed``);
+  sparse: a published event has no entry.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from webhook_hub.core.values import compact_json, from_iso, iso_utc
 
 STATE_STORED = "stored"
 STATE_PUBLISHED = "published"
+STATE_FAILED = "failed"
+"""The recovery sweep gave up after ``RECOVERY_MAX_ATTEMPTS``: counted, alarmed, listed, replayable."""
+PENDING_SHARDS = 8
+"""One ``Pending`` key value takes ~1,000 writes/s and every event writes and deletes its entry (~500 events/s);
+eight shards lift that ceiling to ~4,000 events/s (docs/performance.md), and the sweep reads them in parallel."""
+FAILED_PARTITION = STATE_FAILED
+"""The ``pending`` value of failed events: their own partition of the index, which the sweep never reads."""
 NO_INSTANCE = "(none)"
 
 KEY_PART_LIMIT = 512
@@ -40,6 +49,11 @@ def key_part(value: str) -> str:
     return value[:128] + "#" + hashlib.sha256(value.encode()).hexdigest()
 
 
+def pending_shard(event_id: str) -> str:
+    """The event's ``Pending`` partition: spread by its (uniformly distributed) id, the same on every write."""
+    return str(int(event_id[:8], 16) % PENDING_SHARDS)
+
+
 def build_item(
     classification: Classification,
     *,
@@ -47,10 +61,11 @@ def build_item(
     payload_json: str | None,
     payload_ref: Mapping[str, Any] | None,
     lease_until: int,
+    sweep_at: int,
     retention_days: int,
     summary_json: str | None = None,
 ) -> Item:
-    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held.
+    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held, one attempt.
 
     ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already.
     """
@@ -67,8 +82,10 @@ def build_item(
         "type_day": {"S": key_part(f"{classification.event_type}#{received[:10]}")},
         "summary": {"S": compact_json(classification.summary) if summary_json is None else summary_json},
         "state": {"S": STATE_STORED},
-        "pending": {"S": "1"},
+        "pending": {"S": pending_shard(classification.event_id)},
+        "sweep_at": {"N": str(sweep_at)},
         "lease_until": {"N": str(lease_until)},
+        "attempts": {"N": "1"},
         "expires_at": {"N": str(int(received_at.timestamp()) + retention_days * 86_400)},
     }
     if classification.instance is not None:

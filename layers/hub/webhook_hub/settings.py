@@ -35,6 +35,10 @@ class Settings:
     """Above this many bytes the redacted body goes to S3 and items and notifications carry a pointer."""
     max_body_bytes: int
     publish_lease_seconds: int
+    recovery_delay_seconds: int
+    """How long after a publish attempt the recovery sweep may try the event itself."""
+    jwt_accept_seconds: int
+    """How long after its ``iat`` a sender's JWT is accepted: the sender's whole retry horizon."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -60,4 +64,6 @@ class Settings:
             inline_limit_bytes=inline_limit,
             max_body_bytes=min(LAMBDA_REQUEST_LIMIT, int(env.get("MAX_BODY_BYTES", str(LAMBDA_REQUEST_LIMIT)))),
             publish_lease_seconds=int(env.get("PUBLISH_LEASE_SECONDS", "30")),
+            recovery_delay_seconds=int(env.get("RECOVERY_DELAY_SECONDS", "120")),
+            jwt_accept_seconds=int(env.get("JWT_ACCEPT_SECONDS", "2100")),
         )

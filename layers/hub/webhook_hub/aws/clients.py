@@ -1,7 +1,8 @@
 """AWS clients (botocore), created once per container on first use.
 
-Timeouts are short because the sender gives up after 30-60 s and retries anyway; botocore's
-standard retry mode absorbs throttling before we answer 503.
+The time budget of one call is stated here, and ``webhook_hub.budget`` starts a call only when that worst case
+still fits in what is left of the invocation, so a hung dependency is answered 503 (the sender retries), never
+cut off by the Lambda timeout. botocore's standard retry mode absorbs a throttle or a blip before we answer 503.
 """
 
 from __future__ import annotations
@@ -25,11 +26,25 @@ def _session() -> Any:
     return get_session()
 
 
+CONNECT_TIMEOUT_SECONDS = 1
+READ_TIMEOUT_SECONDS = 3
+TOTAL_ATTEMPTS = 2
+"""The first try and one retry (botocore's ``total_max_attempts``; its ``max_attempts`` would count retries only)."""
+FIRST_RETRY_BACKOFF_SECONDS = 1
+"""Standard mode waits a random time up to ``2 ** (attempt - 1)`` seconds before a retry: at most 1 s here."""
+CALL_BUDGET_SECONDS = TOTAL_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + FIRST_RETRY_BACKOFF_SECONDS
+"""The longest one AWS call can take before botocore gives up: 9 s."""
+
+
 @cache
 def _config() -> Any:
     from botocore.config import Config  # noqa: PLC0415
 
-    return Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+    )
 
 
 def dynamodb() -> DynamoDBClient:

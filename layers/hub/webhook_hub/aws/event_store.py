@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webhook_hub.record import STATE_PUBLISHED, STATE_STORED, Item
+from webhook_hub.record import STATE_FAILED, STATE_PUBLISHED, STATE_STORED, Item
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -17,6 +17,17 @@ class WriteResult:
     created: bool
     existing: Item | None
     """The item already stored under the same key, when the write found one."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """What the ``Pending`` index holds of an event: enough to count, age and order the backlog."""
+
+    event_id: str
+    received_at: str
+    sweep_at: int
+    attempts: int
+    """As the index last saw it (it may lag a claim by a moment): only sets the backoff."""
 
 
 class EventStore:
@@ -43,39 +54,54 @@ class EventStore:
         item: Item | None = found.get("Item")
         return item
 
-    def pending_before(self, cutoff: str) -> Iterator[str]:
-        """Ids of events stored but not yet published, received before ``cutoff`` (ISO), oldest first."""
+    def pending_entries(self, partition: str) -> Iterator[PendingEntry]:
+        """Every entry of one ``Pending`` partition (a shard, or ``failed``), earliest ``sweep_at`` first."""
         arguments: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "Pending",
-            "KeyConditionExpression": "pending = :pending AND received_at < :cutoff",
-            "ExpressionAttributeValues": {":pending": {"S": "1"}, ":cutoff": {"S": cutoff}},
+            "KeyConditionExpression": "pending = :partition",
+            "ExpressionAttributeValues": {":partition": {"S": partition}},
         }
         while True:
             page = self._client.query(**arguments)
-            yield from (item["pk"]["S"] for item in page["Items"])
+            for entry in page["Items"]:
+                yield PendingEntry(
+                    entry["pk"]["S"],
+                    entry["received_at"]["S"],
+                    int(entry["sweep_at"]["N"]),
+                    int(entry.get("attempts", {}).get("N", "1")),
+                )
             if "LastEvaluatedKey" not in page:
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def claim_publish(self, pk: str, now: int, lease_until: int) -> bool:
-        """Take the publish lease of a stored, unpublished event whose previous lease has run out."""
+    def claim_publish(self, pk: str, now: int, lease_until: int, sweep_at: int) -> Item | None:
+        """Take the publish lease of a stored (or failed) event whose previous lease has run out; one attempt more.
+
+        Returns the item as it now is (everything its notification needs), or ``None`` when it is published, held
+        by another delivery's lease, or gone.
+        """
         try:
-            self._client.update_item(
+            answer: Any = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": pk}},
-                UpdateExpression="SET lease_until = :lease",
-                ConditionExpression="attribute_exists(pk) AND #state = :stored AND lease_until < :now",
+                UpdateExpression="SET lease_until = :lease, sweep_at = :sweep ADD attempts :one",
+                ConditionExpression="attribute_exists(pk) AND #state IN (:stored, :failed) AND lease_until < :now",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={
                     ":lease": {"N": str(lease_until)},
+                    ":sweep": {"N": str(sweep_at)},
+                    ":one": {"N": "1"},
                     ":stored": {"S": STATE_STORED},
+                    ":failed": {"S": STATE_FAILED},
                     ":now": {"N": str(now)},
                 },
+                ReturnValues="ALL_NEW",
             )
         except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        item: Item = answer["Attributes"]
+        return item
 
     def mark_published(self, pk: str, published_at: str, message_id: str) -> None:
         """Leave the ``Pending`` index; keep the SNS message id for tracing a delivery."""
@@ -83,12 +109,28 @@ class EventStore:
             TableName=self._table,
             Key={"pk": {"S": pk}},
             UpdateExpression="SET #state = :published, published_at = :at, sns_message_id = :mid "
-            "REMOVE pending, lease_until",
+            "REMOVE pending, sweep_at, lease_until",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":published": {"S": STATE_PUBLISHED},
                 ":at": {"S": published_at},
                 ":mid": {"S": message_id},
+            },
+        )
+
+    def mark_failed(self, pk: str, failed_at: str, now: int) -> None:
+        """Move a stored event the sweep gave up on into the ``failed`` partition (listed, replayable)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": pk}},
+            UpdateExpression="SET #state = :failed, pending = :failed, sweep_at = :now, failed_at = :at",
+            ConditionExpression="#state = :stored",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":failed": {"S": STATE_FAILED},
+                ":stored": {"S": STATE_STORED},
+                ":now": {"N": str(now)},
+                ":at": {"S": failed_at},
             },
         )
 
@@ -98,7 +140,11 @@ class EventStore:
             TableName=self._table,
             Key={"pk": {"S": pk}},
             UpdateExpression="SET lease_until = :zero",
-            ConditionExpression="#state = :stored",
+            ConditionExpression="#state IN (:stored, :failed)",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":zero": {"N": "0"}, ":stored": {"S": STATE_STORED}},
+            ExpressionAttributeValues={
+                ":zero": {"N": "0"},
+                ":stored": {"S": STATE_STORED},
+                ":failed": {"S": STATE_FAILED},
+            },
         )

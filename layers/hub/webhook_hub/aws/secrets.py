@@ -43,7 +43,11 @@ def _provider() -> SecretCache:
 
 
 def live_tokens(secret_id: str) -> tuple[str, ...]:
-    """``current`` and ``previous`` from the secret's JSON; empty ones are not tokens."""
+    """``current`` and ``previous`` from the secret's JSON; empty ones are not tokens.
+
+    Raises ``ValueError`` when the secret is not JSON; returns ``()`` when it holds no token (a rotation typo, a
+    renamed key): the caller answers both as our misconfiguration.
+    """
     value: Any = _provider().get(secret_id)
     if not isinstance(value, dict):
         return ()

@@ -81,13 +81,14 @@ _DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_reject_co
 """Strict JSON: NaN and infinities would make the stored and published documents invalid JSON."""
 
 
-def classify(body: bytes | str, suffix: str | None = None) -> Classification:
+def classify(body: bytes | str, suffix: str | None = None, delivery_id: str | None = None) -> Classification:
     """Classify a raw body; ``suffix`` is the by-events URL suffix, if any. The body's ``event`` wins over it.
 
-    Raises ``RejectedBody`` and nothing else.
+    ``delivery_id`` keys an id-less body without ``date_time`` (``dedup.dedup_key``). Raises ``RejectedBody``
+    and nothing else.
     """
     try:
-        return _classify(_parse(body), suffix)
+        return _classify(_parse(body), suffix, delivery_id)
     except RecursionError:
         raise RejectedBody("not_json", "JSON nesting too deep") from None
 
@@ -119,7 +120,7 @@ def _replace_lone_surrogates(value: Any) -> Any:
     return value
 
 
-def _classify(payload: Any, suffix: str | None) -> Classification:
+def _classify(payload: Any, suffix: str | None, delivery_id: str | None) -> Classification:
     if not isinstance(payload, dict):
         raise RejectedBody("not_object", f"a JSON {_json_kind(payload)} is not an event object")
     raw_event = payload.get("event")
@@ -137,7 +138,7 @@ def _classify(payload: Any, suffix: str | None) -> Classification:
     mismatch = _suffix_mismatch(suffix, event_type, name)
     if mismatch:
         summary["suffix_mismatch"] = mismatch
-    key = dedup_key(name, instance, payload, summary)
+    key = dedup_key(name, instance, payload, summary, delivery_id)
     return Classification(
         event_type=name,
         known=event_type is not None,
@@ -171,16 +172,19 @@ def _location(parts: tuple[int | str, ...]) -> str:
 
 
 def _suffix_mismatch(suffix: str | None, event_type: EventType | None, name: str) -> str | None:
-    """A note when the URL suffix disagrees with the body; informative only, the body decides."""
+    """A note when the URL suffix disagrees with the body; informative only, the body decides.
+
+    Only catalog names are quoted: a suffix that names no event may be anything the sender's URL held, an old
+    token left behind when the user switched to header auth among them, and must not be stored or published.
+    """
     cleaned = (suffix or "").strip().strip("/")
     if not cleaned:
         return None
     named = lookup(cleaned)
-    shown = printable(cleaned[:_DETAIL_LENGTH])
     if named is None:
-        return f"URL suffix {shown!r} names no known event"
+        return "URL suffix names no known event"
     if named is not event_type:
-        return f"URL suffix {shown!r} names {named.name!r} but body says {name!r}"
+        return f"URL suffix names {named.name!r} but body says {name!r}"
     return None
 
 

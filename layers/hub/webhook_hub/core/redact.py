@@ -12,7 +12,8 @@ bodies go to S3) and never reach a log, because the pipeline logs no bodies at a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -131,3 +132,28 @@ def _redact_url(url: str) -> str:
     if parts.path in ("", "/") and not parts.query and not parts.fragment and host == parts.netloc:
         return url
     return f"{parts.scheme}://{host}/{REDACTED}"
+
+
+_SECRET_FIELD = re.compile(
+    r'("(?:apikey|api_key|jwt|jwt_key|token|access_token|authorization|password|secret|mediakey|messagesecret'
+    r'|destination)"\s*:\s*")(?:[^"\\]|\\.)*("|\\?\Z)',
+    re.IGNORECASE,
+)
+"""A secret field's string value, up to its closing quote, or to the end of a body cut off inside it: ``apikey`` is
+the last key of Evolution's envelope, so that is where a truncated body ends."""
+
+
+def redact_raw(text: str, secrets: Sequence[str] = ()) -> str:
+    """Best-effort redaction of a body that is not JSON (cut off, mangled), before it is quarantined.
+
+    Every secret field's value goes, to the end of the text when it never closes, and so does each known secret
+    wherever it stands, or its beginning where the text ends inside it.
+    """
+    text = _SECRET_FIELD.sub(lambda match: match.group(1) + REDACTED + match.group(2), text)
+    for secret in sorted((s for s in secrets if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+        for length in range(len(secret) - 1, MIN_SECRET_LENGTH - 1, -1):
+            if text.endswith(secret[:length]):
+                text = text[:-length] + REDACTED
+                break
+    return text
