@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from reliability.fault_proxy import FaultProxy, Rule
 
 from webhook_hub.aws import clients
 from webhook_hub.aws.event_store import EventStore
@@ -233,3 +234,33 @@ def test_the_sweep_stops_while_the_function_still_has_time(stack: local_aws.Loca
     assert report.stopped_early
     assert len(report.published) == 8
     assert report.pending == 40
+
+
+def test_a_sweep_that_outlives_a_lease_does_not_double_publish(stack: local_aws.LocalStack) -> None:
+    """Regression: every lease of a sweep was computed from its start, so an event claimed late in a long sweep
+    got a lease that had already run out, and a sender's retry arriving meanwhile published it a second time."""
+    start = time.time()
+    (event_id,) = _write_stored(stack, [_call_event(9)], datetime.fromtimestamp(start, UTC))
+    queue = local_aws.subscribe_queue(stack, f"{stack.stack_name}-call", ["Call"], raw=True)
+    clock = SimulatedClock(start + 100, step=40)  # the sweep outlives a 30 s lease between its start and the claim
+    retries: list[Any] = []
+    proxy = FaultProxy(stack.endpoint_url).start()
+
+    def sender_retries_while_the_sweep_publishes(_operation: str) -> None:
+        retries.append(invoke(stack, _call_event(9), at=clock.now + 5))
+
+    proxy.add(Rule("sns:Publish", "hook", times=1, hook=sender_retries_while_the_sweep_publishes))
+    try:
+        report = sweep(
+            EventStore(stack.table_name, local_aws.client("dynamodb", proxy.url)),
+            Publisher(stack.environment["TOPIC_ARN_PREFIX"], local_aws.client("sns", proxy.url)),
+            clock=clock,
+            budget=Budget(),
+            policy=SweepPolicy(lease_seconds=30),
+        )
+    finally:
+        proxy.stop()
+
+    assert [(answer.status, answer.body["status"]) for answer in retries] == [(200, "pending")]
+    assert report.published == [event_id]
+    assert [json.loads(message["Body"])["event_id"] for message in receive_all(stack, queue)] == [event_id]

@@ -52,14 +52,18 @@ def test_fifty_identical_deliveries_in_parallel_give_one_item_and_one_publicatio
     finals = Counter(answers[-1].body.get("status") for answers in results)
     assert not [a for answers in results for a in answers if a.status == CONNECTION_FAILED]  # regression: backlog
     assert all(answers[-1].status == 200 for answers in results), results
-    assert finals == {"accepted": 1, "duplicate": 49}, finals
+    # One copy wins the write and publishes (``republished`` when its publish timed out on a loaded machine and
+    # its own retry finished it); copies meeting the publication in flight are ``pending``, later ones
+    # ``duplicate``. Regression: ``pending`` copies got 503 ``in_progress``, firing the 5xx alarm.
+    assert finals["accepted"] + finals["republished"] == 1, finals
+    assert finals["accepted"] + finals["republished"] + finals["pending"] + finals["duplicate"] == 50, finals
     retried = [a for answers in results for a in answers[:-1]]
-    assert all(a.status == 503 and a.body["error"] == "in_progress" for a in retried), retried
+    assert not [a for a in retried if a.body.get("error") == "in_progress"], retried
     assert {answers[-1].body["event_id"] for answers in results} == {results[0][-1].body["event_id"]}
     assert len(hub.items_of_instance(instance)) == 1
     (notification,) = _notifications_of(hub, instance, 1)
     assert notification["notification"]["event_id"] == results[0][-1].body["event_id"]
-    record_figures("concurrency.identical", {"deliveries": 50, "containers": 4, "in_progress_answers": len(retried)})
+    record_figures("concurrency.identical", {"deliveries": 50, "containers": 4, "pending_answers": finals["pending"]})
 
 
 def test_status_update_before_its_message_both_stored_and_published_in_received_order(hub: LocalHub) -> None:
@@ -87,13 +91,12 @@ def test_status_update_before_its_message_both_stored_and_published_in_received_
 
 
 def _global_copy(body: dict[str, Any]) -> dict[str, Any]:
-    """The same event as the global webhook sends it: other destination, the global key, its own time stamp."""
-    stamp = str(body["date_time"])
+    """The same event as a v1.x global webhook sends it: other destination, the global key, and the same
+    ``date_time`` (built once per event, contract §5.1; in 2.x the two copies are one object)."""
     return {
         **body,
         "destination": "https://hooks.example.test/global-receiver",
         "apikey": "GLOBAL-API-KEY-0000-0000-000000000000",
-        "date_time": stamp[:17] + ("59.999Z" if stamp[17:19] != "59" else "00.000Z"),
     }
 
 
@@ -104,8 +107,8 @@ def test_message_through_local_and_global_webhooks_gives_one_item_and_one_public
     connection = sample("reference/connection-update-open.json")
     connection["instance"] = instance
     connection["date_time"] = "2026-01-01T10:15:05.000Z"
-    bodies = [message, _global_copy(message), connection, _global_copy(connection)]
-    assert connection["date_time"][:16] == bodies[3]["date_time"][:16]  # same minute: the content key's limit
+    reconnected = {**connection, "date_time": "2026-01-01T10:15:05.250Z"}  # a real second change, same second
+    bodies = [message, _global_copy(message), connection, _global_copy(connection), reconnected]
 
     results = _in_parallel(hub, [json.dumps(body).encode() for body in bodies])
 
@@ -117,7 +120,17 @@ def test_message_through_local_and_global_webhooks_gives_one_item_and_one_public
         # One copy wins the write; under a loaded machine its publish may time out and the other copy (or the
         # winner's own retry) publishes it as "republished". Either way: one item, one publication, below.
         statuses = sorted((first.body["status"], second.body["status"]))
-        assert statuses in (["accepted", "duplicate"], ["duplicate", "republished"]), statuses
-    assert len(hub.items_of_instance(instance)) == 2
-    published = _notifications_of(hub, instance, 2)
-    assert sorted(n["notification"]["event_type"] for n in published) == ["connection.update", "messages.upsert"]
+        assert statuses in (
+            ["accepted", "duplicate"],
+            ["duplicate", "republished"],
+            ["accepted", "pending"],
+            ["pending", "republished"],
+        ), statuses
+    assert finals[4].body["event_id"] not in (finals[2].body["event_id"], finals[0].body["event_id"])
+    assert len(hub.items_of_instance(instance)) == 3
+    published = _notifications_of(hub, instance, 3)
+    assert sorted(n["notification"]["event_type"] for n in published) == [
+        "connection.update",
+        "connection.update",
+        "messages.upsert",
+    ]

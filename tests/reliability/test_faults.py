@@ -29,8 +29,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import pytest
 
+from webhook_hub.aws.event_store import EventStore
+from webhook_hub.aws.publisher import Publisher
+from webhook_hub.budget import Budget
+from webhook_hub.record import pending_shard
+from webhook_hub.recovery import SweepPolicy, sweep
 from webhook_hub_cli import local_aws
 
 from .conftest import ContainerFactory
@@ -41,6 +47,7 @@ from .harness import (
     ContainerDied,
     Response,
     api_event,
+    aws,
     aws_environment,
     botocore_attempts,
     evolution_delays,
@@ -78,10 +85,11 @@ class Evolution:
         self.rng = random.Random(seed)
         self.invocations = 0
 
-    def attempt(self, body: bytes, at: float) -> Attempt:
+    def attempt(self, body: bytes, at: float, headers: dict[str, str] | None = None) -> Attempt:
         self.invocations += 1
+        request_headers = {"content-type": "application/json", **(headers or {})}
         try:
-            response = self.container.invoke(api_event(self.path, body, at=at))
+            response = self.container.invoke(api_event(self.path, body, request_headers.items(), at=at))
         except ContainerDied:
             self.container.stop()
             self.container = self._start()
@@ -192,13 +200,13 @@ def assert_stored_once_published_once(rig: Rig, event_id: str, *, state: str = "
 
 
 def test_throttled_put_item_is_absorbed_by_botocores_retries(rig: Rig) -> None:
-    rig.proxy.add(Rule("dynamodb:PutItem", "throttle", times=2))
+    rig.proxy.add(Rule("dynamodb:PutItem", "throttle", times=ATTEMPTS - 1))
     body, _ = _message()
 
     attempts = rig.sender().deliver(body)
 
     assert [a.status for a in attempts] == [200]
-    assert rig.proxy.count("dynamodb:PutItem") == 3  # two throttled, botocore's second retry stored it
+    assert rig.proxy.count("dynamodb:PutItem") == ATTEMPTS  # throttled until botocore's last try stored it
     assert_stored_once_published_once(rig, attempts[0].body["event_id"])
 
 
@@ -237,7 +245,8 @@ def test_dynamodb_outage_answers_503_until_it_ends_then_stores_once(rig: Rig, ac
 
 
 def test_response_lost_after_the_write_is_retried_and_published_once(rig: Rig) -> None:
-    """PutItem succeeds but its answer is lost: botocore's retry finds the item, with this invocation's lease."""
+    """PutItem succeeds but its answer is lost: botocore's retry finds the item, with this invocation's lease,
+    and its request id tells the invocation the write was its own: it publishes at once."""
     rig.proxy.add(Rule("dynamodb:PutItem", "drop_after", times=1))
     body, _ = _message()
     put_items_in_first_invocation: list[int] = []
@@ -249,10 +258,7 @@ def test_response_lost_after_the_write_is_retried_and_published_once(rig: Rig) -
     attempts = rig.sender().deliver(body, after=count_first)
 
     assert put_items_in_first_invocation == [2]  # the lost one, and botocore's retry that found the item
-    assert attempts[0].status == 503
-    assert attempts[0].body["error"] == "in_progress"
-    assert_retryable_until_accepted(attempts)
-    assert attempts[-1].body["status"] == "republished"
+    assert [(a.status, a.body["status"]) for a in attempts] == [(200, "accepted")]
     assert_stored_once_published_once(rig, attempts[-1].body["event_id"])
 
 
@@ -266,7 +272,7 @@ def test_mark_published_failing_still_acknowledges_and_leaves_the_event_pending(
 
     assert [a.status for a in attempts] == [200]
     item = assert_stored_once_published_once(rig, attempts[0].body["event_id"], state="stored")
-    assert item["pending"]["S"] == "1"
+    assert item["pending"]["S"] == pending_shard(item["pk"]["S"])
     assert '"MarkPublishedFailed"' in rig.logs()
 
 
@@ -326,13 +332,14 @@ def test_s3_outage_for_a_large_body_answers_503_and_stores_nothing_until_it_ends
 # --- the function dying between store and publish -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("lease", "in_progress_answers"), [("30", True), ("1", False)])
+@pytest.mark.parametrize(("lease", "pending_answers"), [("30", True), ("1", False)])
 def test_container_killed_between_store_and_publish(
-    stack: local_aws.LocalStack, proxy: FaultProxy, containers: ContainerFactory, lease: str, in_progress_answers: bool
+    stack: local_aws.LocalStack, proxy: FaultProxy, containers: ContainerFactory, lease: str, pending_answers: bool
 ) -> None:
     """SIGKILL while the container waits for SNS: the item is stored with the publish lease held, nothing is
-    published and no handler code runs after. The sender sees a 502 and retries; once the lease (default 30 s,
-    or 1 s) has run out a retry takes it and publishes."""
+    published and no handler code runs after. The sender sees a 502 and retries; while the lease (default 30 s,
+    or 1 s) holds, a retry is answered 200 ``pending`` (the event is durable; the sweep would publish it), and
+    the sender stops. With the short lease the first retry takes it and publishes."""
     rig = _rig(stack, proxy, containers, PUBLISH_LEASE_SECONDS=lease)
     sender = rig.sender()
     killed: list[int] = []
@@ -348,12 +355,98 @@ def test_container_killed_between_store_and_publish(
 
     assert len(killed) == 1
     assert attempts[0].status == 502
-    middle = attempts[1:-1]
-    assert all(a.status == 503 and a.body["error"] == "in_progress" for a in middle), attempts
-    assert bool(middle) == in_progress_answers
-    assert attempts[-1].body["status"] == "republished"
     assert_retryable_until_accepted(attempts)
-    assert_stored_once_published_once(rig, attempts[-1].body["event_id"])
+    event_id = attempts[-1].body["event_id"]
+    if pending_answers:
+        assert [(a.status, a.body["status"]) for a in attempts[1:]] == [(200, "pending")]
+        assert rig.published() == []
+        report = sweep(
+            EventStore(stack.table_name, aws("dynamodb", stack.endpoint_url)),
+            Publisher(stack.environment["TOPIC_ARN_PREFIX"], aws("sns", stack.endpoint_url)),
+            clock=lambda: time.time() + 3_600,
+            budget=Budget(),
+            policy=SweepPolicy(),
+        )
+        assert report.published == [event_id]
+    else:
+        assert attempts[-1].body["status"] == "republished"
+    assert_stored_once_published_once(rig, event_id)
+
+
+# --- a long outage, with the sender's JWT signed once per event -------------------------------------------------
+
+
+def test_a_fifteen_minute_outage_with_evolutions_schedule_and_jwt_reuse_loses_nothing(
+    stack: local_aws.LocalStack, proxy: FaultProxy, containers: ContainerFactory
+) -> None:
+    """DynamoDB and SNS down for 15 minutes of virtual time while events arrive. Evolution signs one ``jwt_key``
+    token per event and re-sends it on all 10 tries (contract §5.2), so the tries that come after the outage
+    carry a token whose ``exp`` passed long ago: they must be accepted, or the event is dropped for good. Some
+    events also come through the global webhook after their local loop ended (the same body, §5.1)."""
+    rig = _rig(stack, proxy, containers)
+    count = scaled(16, 80)
+    rng = random.Random(900)
+    start = time.time()
+    outage_ends = start + 15 * 60
+    rig.proxy.add(Rule("dynamodb:*", "unavailable"))
+    rig.proxy.add(Rule("sns:*", "unavailable"))
+    sender = Evolution(rig.start_container, "/webhook")
+    bodies: list[bytes] = []
+    for index in range(count):
+        if index % 4 == 3:  # id-less: told apart by the date_time Evolution builds once per event
+            connection = sample("reference/connection-update-open.json")
+            connection["date_time"] = f"2026-01-01T09:00:{index:02d}.{index:03d}Z"
+            bodies.append(json.dumps(connection).encode())
+        else:
+            bodies.append(_message()[0])
+    first_try = [start + rng.uniform(0, 120) for _ in range(count)]
+    tokens = [
+        jwt.encode(
+            {"iat": int(at), "exp": int(at) + 600, "app": "evolution", "action": "webhook"},
+            stack.token,
+            algorithm="HS256",
+        )
+        for at in first_try
+    ]
+    waits = [evolution_delays(rng) for _ in range(count)]
+    queue: list[tuple[float, int, int, str]] = [(first_try[i], i, 0, "local") for i in range(count)]
+    heapq.heapify(queue)
+    history: dict[tuple[int, str], list[Attempt]] = {}
+    outage = True
+    while queue:
+        at, index, attempt_number, copy = heapq.heappop(queue)
+        if outage and at >= outage_ends:
+            rig.proxy.clear()
+            outage = False
+        attempt = sender.attempt(bodies[index], at, {"authorization": f"Bearer {tokens[index]}"})
+        history.setdefault((index, copy), []).append(attempt)
+        if not done(attempt) and attempt_number < 9:
+            heapq.heappush(queue, (at + waits[index][attempt_number], index, attempt_number + 1, copy))
+        elif copy == "local" and index % 3 == 0:  # the global copy is sent after the local loop has ended
+            heapq.heappush(queue, (at + rng.uniform(1, 30), index, 0, "global"))
+
+    local = [history[(index, "local")] for index in range(count)]
+    for attempts in history.values():
+        assert_retryable_until_accepted(attempts)
+    assert all(attempts[-1].at >= outage_ends for attempts in local)
+    late = [attempts[-1].at - first_try[index] for index, attempts in enumerate(local)]
+    assert min(late) > 600, "every event was accepted with an expired exp"
+    assert {history[key][-1].body["status"] for key in history if key[1] == "global"} == {"duplicate"}
+    event_ids = [attempts[-1].body["event_id"] for attempts in local]
+    assert len(set(event_ids)) == count
+    items = rig.items()
+    assert sorted(item["pk"]["S"] for item in items) == sorted(event_ids)
+    assert {item["state"]["S"] for item in items} == {"published"}
+    assert Counter(n["event_id"] for n in rig.published()) == Counter(event_ids)
+    record_figures(
+        "faults.outage_15_min_jwt",
+        {
+            "events": count,
+            "invocations": sender.invocations,
+            "tries_per_event": dict(sorted(Counter(len(a) for a in local).items())),
+            "seconds_from_signing_to_acceptance": [round(min(late)), round(max(late))],
+        },
+    )
 
 
 # --- everything at once ------------------------------------------------------------------------------------
@@ -410,7 +503,27 @@ def test_random_faults_with_evolutions_retries_store_and_publish_every_event_onc
     assert sorted(item["pk"]["S"] for item in items) == sorted(event_ids)
     assert {item["state"]["S"] for item in items} <= {"published", "stored"}
     published = Counter(n["event_id"] for n in rig.published())
-    assert published == Counter(event_ids), "an event was published twice or not at all"
+    assert max(published.values()) == 1, "an event was published twice"
+    # A copy that met another attempt's lease was answered 200 ``pending`` and not retried: the recovery sweep
+    # publishes those. (Its other kind of work, an event SNS took whose mark failed, is published again: the
+    # documented at-least-once edge.)
+    unpublished = event_ids - set(published)
+    assert all(
+        history[i][-1].body["status"] == "pending" for i in history if history[i][-1].body["event_id"] in unpublished
+    )
+    still_stored = {item["pk"]["S"] for item in items if item["state"]["S"] == "stored"}
+    rig.proxy.clear()
+    swept = sweep(
+        EventStore(rig.stack.table_name, aws("dynamodb", rig.stack.endpoint_url)),
+        Publisher(rig.stack.environment["TOPIC_ARN_PREFIX"], aws("sns", rig.stack.endpoint_url)),
+        clock=lambda: time.time() + 3_600,
+        budget=Budget(),
+        policy=SweepPolicy(),
+    )
+    assert set(swept.published) == still_stored
+    assert unpublished <= still_stored
+    assert Counter(n["event_id"] for n in rig.published()) == Counter(still_stored)
+    assert {item["state"]["S"] for item in rig.items()} == {"published"}
     faults = Counter(seen.action for seen in rig.proxy.seen if seen.action != "pass")
     assert sum(faults.values()) > count // 4, faults  # the faults did happen
     logs = rig.logs()

@@ -107,7 +107,7 @@ def test_every_try_of_the_retry_schedule_is_accepted(jitter: float, timeout: int
         (_evolution_jwt(exp=SIGNED_AT + 86_400), SIGNED_AT + 1),  # a lifetime Evolution never gives
         (_evolution_jwt(iat=None), SIGNED_AT + 1),
         (jwt.encode({"iat": SIGNED_AT}, CURRENT, algorithm="HS512"), SIGNED_AT + 1),
-        (jwt.encode({"iat": SIGNED_AT}, None, algorithm="none"), SIGNED_AT + 1),
+        (jwt.encode({"iat": SIGNED_AT}, "", algorithm="none"), SIGNED_AT + 1),
     ],
 )
 def test_tokens_the_sender_did_not_make_for_this_event_are_refused(token: str, at: int) -> None:

@@ -413,9 +413,7 @@ def test_matching_or_absent_suffix_adds_no_note(suffix: str | None, load_body: L
 def test_suffix_mismatch_is_noted_but_the_body_wins(load_body: Load) -> None:
     c = classify(json.dumps(load_body("reference/messages-upsert-text.json")), "/Send-Message")
     assert (c.event_type, c.valid, c.topic_key, c.reasons) == ("messages.upsert", True, "MessagesUpsert", ())
-    assert (
-        c.summary["suffix_mismatch"] == "URL suffix names 'send.message' but body says 'messages.upsert'"
-    )
+    assert c.summary["suffix_mismatch"] == "URL suffix names 'send.message' but body says 'messages.upsert'"
 
 
 def test_unknown_suffix_is_noted_without_its_text(load_body: Load) -> None:
@@ -429,10 +427,7 @@ def test_unknown_suffix_is_noted_without_its_text(load_body: Load) -> None:
 def test_suffix_on_an_unknown_event(load_body: Load) -> None:
     c = classify(json.dumps(load_body("reference/unknown-future-event.json")), "groups-update")
     assert c.event_type == "group.join-request"
-    assert (
-        c.summary["suffix_mismatch"]
-        == "URL suffix names 'groups.update' but body says 'group.join-request'"
-    )
+    assert c.summary["suffix_mismatch"] == "URL suffix names 'groups.update' but body says 'group.join-request'"
 
 
 def test_half_an_emoji_escaped_in_json_becomes_a_replacement_character() -> None:

@@ -72,9 +72,7 @@ def test_inspect_reads_stdin(
 def test_inspect_with_suffix(bodies_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["inspect", "--suffix", "send-message", str(bodies_dir / "messages-upsert.json")]) == 0
     summary = json.loads(capsys.readouterr().out)["classification"]["summary"]
-    assert (
-        summary["suffix_mismatch"] == "URL suffix names 'send.message' but body says 'messages.upsert'"
-    )
+    assert summary["suffix_mismatch"] == "URL suffix names 'send.message' but body says 'messages.upsert'"
 
 
 def test_docs_writes_the_generated_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

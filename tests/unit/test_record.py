@@ -17,7 +17,13 @@ RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
 def _item(name: str) -> dict[str, dict[str, object]]:
     classification = classify((REFERENCE / name).read_bytes())
     return build_item(
-        classification, received_at=RECEIVED, payload_json="{}", payload_ref=None, lease_until=99, sweep_at=219, retention_days=30
+        classification,
+        received_at=RECEIVED,
+        payload_json="{}",
+        payload_ref=None,
+        lease_until=99,
+        sweep_at=219,
+        retention_days=30,
     )
 
 
@@ -30,7 +36,7 @@ def test_message_item_carries_every_index_key() -> None:
     assert item["received_at"] == {"S": "2026-01-01T12:00:00.123Z"}
     assert item["occurred_at"] == {"S": "2026-01-01T12:00:00.000Z"}
     assert (item["state"], item["lease_until"], item["sweep_at"]) == ({"S": "stored"}, {"N": "99"}, {"N": "219"})
-    assert item["pending"] == {"S": pending_shard(item["pk"]["S"])}
+    assert item["pending"] == {"S": pending_shard(str(item["pk"]["S"]))}
     assert item["attempts"] == {"N": "1"}
     assert item["expires_at"] == {"N": str(int(RECEIVED.timestamp()) + 30 * 86_400)}
 

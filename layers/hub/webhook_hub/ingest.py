@@ -124,16 +124,17 @@ class Ingest:
         server_wide = classification.instance is None and classification.event_type == ERRORS_WEBHOOK
         if allowed and classification.instance not in allowed and not server_wide:
             raise ForbiddenInstance("instance is not on this hub's allow-list")
-        prepared = self._prepare(classification, request.received_at, tokens, now)
+        prepared = self._prepare(classification, request, tokens, now)
         if not budget.allows():
             raise Unavailable("not enough time left to store the event")
         try:
             written = self._store.put_new(prepared.item)
         except AwsError as error:
             raise StoreUnavailable("cannot store the event") from error
-        if written.created:
-            return self._publish(classification, prepared.delivery, OUTCOME_ACCEPTED, budget, prepared.offloaded)
         existing = written.existing or {}
+        if written.created or existing.get("request_id") == prepared.item["request_id"]:
+            # The second case: botocore retried our own PutItem after its answer was lost; the lease is ours.
+            return self._publish(classification, prepared.delivery, OUTCOME_ACCEPTED, budget, prepared.offloaded)
         if existing.get("state", {}).get("S") == STATE_PUBLISHED:
             return Outcome(
                 OUTCOME_DUPLICATE, classification.event_id, classification.event_type, classification.topic_key
@@ -189,7 +190,7 @@ class Ingest:
         return lease_until, lease_until + self._settings.recovery_delay_seconds
 
     def _prepare(
-        self, classification: Classification, received_at: datetime, tokens: Sequence[str], now: int
+        self, classification: Classification, request: WebhookRequest, tokens: Sequence[str], now: int
     ) -> _Prepared:
         """Item and notification with the redacted payload inline, or in S3 when either would be too large."""
         # The summary quotes the body (a message's text, a push name): the live tokens are scrubbed from it too.
@@ -200,8 +201,10 @@ class Ingest:
         payload_json = compact_json(redact(classification.payload, tokens))  # serialized once, for both
         attributes = message_attributes(classification)
         lease_until, sweep_at = self._lease_and_sweep(now)
+        received_at = request.received_at
         common: dict[str, Any] = {
             "received_at": received_at,
+            "request_id": request.request_id,
             "lease_until": lease_until,
             "sweep_at": sweep_at,
             "retention_days": self._settings.retention_days,

@@ -64,10 +64,12 @@ def build_item(
     sweep_at: int,
     retention_days: int,
     summary_json: str | None = None,
+    request_id: str | None = None,
 ) -> Item:
     """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held, one attempt.
 
-    ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already.
+    ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already; ``request_id``
+    (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose answer was lost.
     """
     received = iso_utc(received_at)
     item: Item = {
@@ -88,6 +90,8 @@ def build_item(
         "attempts": {"N": "1"},
         "expires_at": {"N": str(int(received_at.timestamp()) + retention_days * 86_400)},
     }
+    if request_id is not None:
+        item["request_id"] = {"S": key_part(request_id)}
     if classification.instance is not None:
         item["instance"] = {"S": key_part(classification.instance)}
     if classification.reasons:

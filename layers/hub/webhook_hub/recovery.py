@@ -82,7 +82,7 @@ def sweep(
     policy: SweepPolicy,
 ) -> SweepReport:
     """Try every event whose ``sweep_at`` has come, earliest first, at most ``PER_SHARD_LIMIT`` per shard."""
-    sweeper = _Sweeper(store, publisher, clock, budget, policy)
+    sweeper = _Sweeper(store, publisher, clock, budget, policy, started=clock())
     report = SweepReport()
     with ThreadPoolExecutor(max_workers=PENDING_SHARDS) as pool:
         for shard_report in pool.map(sweeper.sweep_shard, (str(shard) for shard in range(PENDING_SHARDS))):
@@ -97,10 +97,12 @@ class _Sweeper:
     clock: Callable[[], float]
     budget: Budget
     policy: SweepPolicy
+    started: float
+    """When the sweep began: the events due then are this sweep's."""
 
     def sweep_shard(self, shard: str) -> SweepReport:
         report = SweepReport()
-        started = self.clock()
+        started = self.started
         entries = list(self.store.pending_entries(shard))  # small entries (keys, received_at, attempts)
         report.pending = len(entries)
         received = (from_iso(entry.received_at) for entry in entries)
