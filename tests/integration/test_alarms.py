@@ -256,11 +256,23 @@ def emitted_metric_names() -> set[str]:
     names = set()
     sources = [*(ROOT / "functions").rglob("*.py"), *(ROOT / "layers" / "hub" / "webhook_hub").rglob("*.py")]
     for path in sources:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {  # NAME = "..." at module level, for add_metric(name=NAME)
+            target.id: node.value.value
+            for node in module.body
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(module):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_metric":
                 for keyword in node.keywords:
                     if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
                         names.add(str(keyword.value.value))
+                    elif (
+                        keyword.arg == "name" and isinstance(keyword.value, ast.Name) and keyword.value.id in constants
+                    ):
+                        names.add(str(constants[keyword.value.id]))
     names |= {
         cls.__name__ for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.HubError)
     }
