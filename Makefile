@@ -46,6 +46,10 @@ LAMBDA_ENV := PATH="$(LAMBDA_PYTHON_BIN):$$PATH" PYENV_VERSION=3.13.0:3.11.7
 
 .PHONY: template-check security-check
 
+# tests/integration/test_permissions.py transforms the template with SAM's translator (its pins clash with the
+# dev virtualenv's) to build the functions' roles.
+unit: $(SAM_STAMP)
+
 $(SAM_STAMP): requirements/sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip

@@ -7,6 +7,7 @@ this machine exactly the shape it sees on AWS.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Iterable
@@ -18,6 +19,11 @@ from webhook_hub_cli import template as stack_template
 
 API_GATEWAY_PAYLOAD_LIMIT = 10_485_760
 """API Gateway refuses larger requests before the function runs."""
+LAMBDA_INVOKE_LIMIT = 6_291_456
+"""Lambda refuses a synchronous invoke whose payload, the whole event as JSON, is larger; API Gateway then
+answers 413 and the function never runs (docs/architecture.md, bodies too large for Lambda)."""
+REQUEST_TOO_LARGE = b'{"message":"Request Entity Too Large"}'
+"""API Gateway's answer to both (an HTTP API's 413 cannot be customised)."""
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
 
 
@@ -103,6 +109,11 @@ def http_api_event(
     if path_parameters:
         event["pathParameters"] = path_parameters
     return event
+
+
+def exceeds_invoke_limit(event: dict[str, Any]) -> bool:
+    """Whether Lambda would refuse this event: headers, request context and body (base64 or escaped) all count."""
+    return len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()) > LAMBDA_INVOKE_LIMIT
 
 
 @dataclass

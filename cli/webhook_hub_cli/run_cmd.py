@@ -22,7 +22,13 @@ from typing import Any, TextIO
 
 from webhook_hub_cli import local_aws
 from webhook_hub_cli import template as stack_template
-from webhook_hub_cli.apigw import API_GATEWAY_PAYLOAD_LIMIT, LambdaContext, http_api_event
+from webhook_hub_cli.apigw import (
+    API_GATEWAY_PAYLOAD_LIMIT,
+    REQUEST_TOO_LARGE,
+    LambdaContext,
+    exceeds_invoke_limit,
+    http_api_event,
+)
 from webhook_hub_cli.local_state import LocalHubState
 
 DEFAULT_PORT = 8000
@@ -88,13 +94,16 @@ def _gateway_handler(containers: ProcessPoolExecutor) -> type[BaseHTTPRequestHan
             length = int(self.headers.get("content-length") or 0)
             if length > API_GATEWAY_PAYLOAD_LIMIT:
                 self.close_connection = True
-                self._answer(413, b'{"message":"Request Entity Too Large"}', {"content-type": "application/json"})
+                self._answer(413, REQUEST_TOO_LARGE, {"content-type": "application/json"})
                 return
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             event = http_api_event(self.command, path, self.headers.items(), body, query=query)
             if event is None:
                 self._answer(404, b'{"message":"Not Found"}', {"content-type": "application/json"})
+                return
+            if exceeds_invoke_limit(event):  # as on AWS: Lambda refuses the invoke, the function never runs
+                self._answer(413, REQUEST_TOO_LARGE, {"content-type": "application/json"})
                 return
             response = containers.submit(_invoke, event).result()
             payload = response.get("body") or ""

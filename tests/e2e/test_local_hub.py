@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from webhook_hub.core.catalog import UNCLASSIFIED_TOPIC_KEY, lookup
+from webhook_hub_cli.apigw import LAMBDA_INVOKE_LIMIT, REQUEST_TOO_LARGE
 from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
 
 CLI = str(Path(sys.executable).with_name("webhook-hub"))
@@ -156,6 +157,26 @@ def test_design_table_over_http(hub: LocalHub) -> None:
     assert (no_token[0], json.loads(no_token[1])["error"]) == (401, "unauthorized")
     assert (unknown[0], json.loads(unknown[1])["status"]) == (200, "unclassified")
     assert unclassified["topic"] == UNCLASSIFIED_TOPIC_KEY
+    assert hub.no_more_notifications()
+
+
+def test_a_body_too_large_for_lambda_gets_api_gateways_413_and_is_not_stored(hub: LocalHub) -> None:
+    """Under Lambda's 6 MB as a body, over it as an event: on AWS Lambda refuses the invoke, the function never runs."""
+    body = json.loads((SAMPLES_DIR / "reference" / "messages-upsert-image-base64.json").read_text(encoding="utf-8"))
+    instance = f"big-{uuid.uuid4().hex[:8]}"
+    body["instance"] = instance
+    body["data"]["message"]["base64"] = ""
+    room = LAMBDA_INVOKE_LIMIT - 200 - len(json.dumps(body).encode())
+    body["data"]["message"]["base64"] = "A" * room  # a ~4.7 MB video in base64, as "Webhook base64" sends it
+    raw = json.dumps(body).encode()
+    assert len(raw) < LAMBDA_INVOKE_LIMIT, "the body alone fits; the event around it does not"
+
+    status, answer = post(hub.url, raw)
+
+    assert (status, json.loads(answer)) == (413, json.loads(REQUEST_TOO_LARGE))
+    listed = hub.cli("events", "--instance", instance, "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.strip() == "", "nothing stored, nothing quarantined: the function never ran"
     assert hub.no_more_notifications()
 
 
