@@ -12,6 +12,7 @@ import ast
 import contextlib
 import io
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,15 +138,21 @@ def real_samples(
     """One sample per metric, each printed by a real handler: a wrong token, a failed publish, a failed sweep."""
     import recover
 
+    import app
+
+    monkeypatch.setenv("RECOVERY_DELAY_SECONDS", "0")  # the failed event is due for the sweep at once
+    monkeypatch.setenv("PUBLISH_LEASE_SECONDS", "0")
+    app._ingest.cache_clear()
     unauthorized = emf(lambda: invoke(stack, sample("reference/call.json"), path="/webhook/not-the-token"))
     local_aws.client("sns", stack.endpoint_url).delete_topic(TopicArn=stack.topic_arns["Call"])
     answers: list[int] = []
     publish_failed = emf(lambda: answers.append(invoke(stack, sample("reference/call.json")).status))
     assert answers == [503], "the topic is gone: the event is stored, its publication failed"
-    monkeypatch.setenv("RECOVERY_MIN_AGE_SECONDS", "0")
+    time.sleep(1.01)  # sweep_at, whole seconds, has passed
+    context = LambdaContext("recover", timeout_seconds=stack_template.function_timeout("RecoverFunction"))
     reports: list[dict[str, int]] = []
-    sweep = emf(lambda: reports.append(recover.lambda_handler({}, LambdaContext(function_name="recover"))))
-    assert reports[0]["failed"] == 1, reports
+    sweep = emf(lambda: reports.append(recover.lambda_handler({}, context)))
+    assert reports[0]["failed_attempts"] == 1, reports
     return {
         "Unauthorized": only(unauthorized, "Unauthorized"),
         "PublishFailed": only(publish_failed, "PublishFailed"),
