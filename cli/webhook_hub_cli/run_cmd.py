@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
             threads.append(threading.Thread(target=_schedule_sweeps, args=(containers, stop), daemon=True))
         port = gateway_server.server_address[1]
         webhook_url = f"http://127.0.0.1:{port}/webhook/{token}"
-        LocalHubState(webhook_url, endpoint_url, table_name, os.getpid()).save()
+        LocalHubState(webhook_url, endpoint_url, table_name, os.getpid(), environment["TOPIC_ARN_PREFIX"]).save()
         print(f"Webhook URL: {webhook_url}", file=sys.stderr if args.json else out, flush=True)
         if not args.json:
             print(
