@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webhook_hub.core.catalog import EVENT_TYPES
-from webhook_hub.record import NO_INSTANCE
 from webhook_hub_cli import hub_access
 
 CONNECTION_TYPES = ("connection.update", "status.instance")
@@ -74,7 +73,7 @@ def _partition(hub: hub_access.Hub, dynamodb: Any, type_day: str, since: str) ->
             TableName=hub.table_name,
             IndexName="ByTypeDay",
             KeyConditionExpression="type_day = :day AND received_at >= :since",
-            ProjectionExpression="instance_pk, event_type, received_at, summary",
+            ProjectionExpression="instance, event_type, received_at, summary",
             ExpressionAttributeValues={":day": {"S": type_day}, ":since": {"S": since}},
         )
     )
@@ -121,8 +120,8 @@ def seen_instances(hub: hub_access.Hub, *, now: datetime, days: int = DEFAULT_DA
         results = pool.map(lambda task: (task, _partition(hub, dynamodb, task[0], task[1])), work)
         for (_type_day, _since, is_connection), entries in results:
             for entry in entries:
-                instance = entry["instance_pk"]["S"]
-                if instance == NO_INSTANCE:
+                instance = entry.get("instance", {}).get("S")
+                if instance is None:  # the errors webhook
                     continue
                 seen = found.setdefault(instance, InstanceSeen(instance))
                 received_at = entry["received_at"]["S"]

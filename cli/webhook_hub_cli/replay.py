@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_hub.aws.publisher import Publisher
 from webhook_hub.delivery import Delivery, delivery_of
 from webhook_hub.record import Item
 from webhook_hub_cli.hub_access import days
@@ -86,14 +87,14 @@ class Target(Protocol):
         """Send one notification; returns the message id SNS or SQS gave it."""
 
 
-def _sns_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
+def _queue_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
     return {name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()}
 
 
 @dataclass
 class OneTopic:
     """One SNS topic; or, with ``own_topics``, each event's own topic, ``topic_arn`` being the stack's prefix (every
-    subscriber then gets the event again: filter policies can exclude ``replay``)."""
+    subscriber then gets the event again: filter policies can exclude ``replay``). Published as the hub publishes."""
 
     sns: Any
     topic_arn: str
@@ -104,11 +105,8 @@ class OneTopic:
         return "their own topics" if self.own_topics else self.topic_arn
 
     def send(self, delivery: Delivery, attributes: Mapping[str, str]) -> str:
-        topic_arn = self.topic_arn + delivery.topic_key if self.own_topics else self.topic_arn
-        response = self.sns.publish(
-            TopicArn=topic_arn, Message=delivery.message, MessageAttributes=_sns_attributes(attributes)
-        )
-        return str(response["MessageId"])
+        topic_key = delivery.topic_key if self.own_topics else ""
+        return Publisher(self.topic_arn, self.sns).publish(topic_key, delivery.message, attributes)
 
 
 @dataclass
@@ -124,7 +122,7 @@ class OneQueue:
 
     def send(self, delivery: Delivery, attributes: Mapping[str, str]) -> str:
         response = self.sqs.send_message(
-            QueueUrl=self.queue_url, MessageBody=delivery.message, MessageAttributes=_sns_attributes(attributes)
+            QueueUrl=self.queue_url, MessageBody=delivery.message, MessageAttributes=_queue_attributes(attributes)
         )
         return str(response["MessageId"])
 
@@ -163,7 +161,9 @@ class Checkpoint:
 
     path: Path | None
     identity: dict[str, Any]
-    """The filters and the target: a checkpoint only resumes the replay it was made by."""
+    """The command's filter arguments and its target: a checkpoint only resumes the replay it was made by."""
+    filters: Filters
+    """The filters as first resolved ("the last 30 days" of the first run, not of the resumed one)."""
     positions: dict[str, Any] = field(default_factory=dict)
 
     DONE = "done"
@@ -173,19 +173,19 @@ class Checkpoint:
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved.get("identity") != identity:
             raise ValueError(f"{path} belongs to another replay (other filters or target); run without --resume")
-        return cls(path, identity, saved.get("positions", {}))
+        filters = saved["filters"]
+        for name in ("event_types", "event_ids"):
+            filters[name] = tuple(filters[name])
+        return cls(path, identity, Filters(**filters), saved.get("positions", {}))
 
     def save(self) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_text(json.dumps({"identity": self.identity, "positions": self.positions}), encoding="utf-8")
+        saved = {"identity": self.identity, "filters": asdict(self.filters), "positions": self.positions}
+        temporary.write_text(json.dumps(saved), encoding="utf-8")
         os.replace(temporary, self.path)
-
-    @property
-    def finished(self) -> bool:
-        return bool(self.positions) and all(position == self.DONE for position in self.positions.values())
 
 
 @dataclass
@@ -243,7 +243,6 @@ def _entries(dynamodb: Any, table: str, filters: Filters, source: Source, after:
 def replay(
     dynamodb: Any,
     table: str,
-    filters: Filters,
     target: Target,
     checkpoint: Checkpoint,
     *,
@@ -252,8 +251,10 @@ def replay(
     should_stop: Callable[[Report], bool] = lambda report: False,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
 ) -> Report:
-    """Replay every wanted event of every source not yet done; stops cleanly (checkpoint saved) when asked to."""
+    """Replay every wanted event of the checkpoint's filters' sources not yet done; stops cleanly (checkpoint saved)
+    when asked to."""
     report = Report()
+    filters = checkpoint.filters
     attributes_extra = {REPLAY_ATTRIBUTE: "true"}
     for source in filters.sources():
         position = checkpoint.positions.get(source.key)

@@ -45,9 +45,16 @@ def register(subparsers: Any) -> None:
     chosen = parser.add_argument_group("which events (at least one of --instance, --type, --event-id, --state failed)")
     chosen.add_argument("--instance", help="this instance's events (ByInstance index)")
     chosen.add_argument(
-        "--type", dest="event_types", action="append", default=[], help="this event type, any spelling; repeatable"
+        "--type",
+        dest="event_types",
+        metavar="TYPE",
+        action="append",
+        default=[],
+        help="this event type, any spelling; repeatable",
     )
-    chosen.add_argument("--event-id", dest="event_ids", action="append", default=[], help="this event; repeatable")
+    chosen.add_argument(
+        "--event-id", dest="event_ids", metavar="ID", action="append", default=[], help="this event; repeatable"
+    )
     chosen.add_argument("--state", choices=STATES, help="only events in this state; `failed` lists them by itself")
     chosen.add_argument("--since", help="received at or after (ISO, UTC if no offset); default: 30 days ago")
     chosen.add_argument("--until", help="received at or before (ISO, UTC if no offset); default: now")
@@ -57,6 +64,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="list what would be replayed; send nothing")
     parser.add_argument(
         "--rate", type=float, default=DEFAULT_RATE, help=f"events per second at most (default {DEFAULT_RATE:g})"
+    )
+    parser.add_argument(
+        "--limit", type=int, help="stop after this many events, as if interrupted (--resume continues): in chunks"
     )
     parser.add_argument("--resume", action="store_true", help="continue the interrupted replay of the same command")
     parser.add_argument(
@@ -124,15 +134,18 @@ def run(args: argparse.Namespace) -> int:
     if hub is None:
         return hub_access.NO_HUB_EXIT
     target = _target(hub, args)
-    identity = {"table": hub.table_name, "target": target.description, "filters": asdict(filters)}
+    arguments = {
+        name: getattr(args, name) for name in ("instance", "event_types", "event_ids", "state", "since", "until")
+    }
+    identity = {"table": hub.table_name, "target": target.description, "arguments": arguments}
     path = args.checkpoint or state_path().with_name("replay.json")
     if args.resume:
         try:
             checkpoint = Checkpoint.resume(path, identity)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, KeyError) as error:
             return hub_access.fail(f"cannot resume: {error}")
     else:
-        checkpoint = Checkpoint(None if args.dry_run else path, identity)
+        checkpoint = Checkpoint(None if args.dry_run else path, identity, filters)
     stop = _StopOnInterrupt()
     previous_handler = signal.signal(signal.SIGINT, stop)
     console = Console(stderr=True)
@@ -161,12 +174,11 @@ def run(args: argparse.Namespace) -> int:
             report = replay(
                 hub.client("dynamodb"),
                 hub.table_name,
-                filters,
                 target,
                 checkpoint,
                 dry_run=args.dry_run,
                 bucket=TokenBucket(args.rate),
-                should_stop=lambda report: stop.requested,
+                should_stop=lambda report: stop.requested or report.replayed + report.would_replay == args.limit,
                 on_outcome=show,
             )
     finally:
@@ -177,6 +189,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**summary, "seconds": round(seconds, 3)}))
     else:
         print(_summary_line(report, target, args.dry_run, seconds))
-    if report.interrupted:
+    if stop.requested:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if report.failed else 0
