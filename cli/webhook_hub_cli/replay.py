@@ -229,6 +229,12 @@ def _entries(dynamodb: Any, table: str, filters: Filters, source: Source, after:
             ":until": {"S": filters.until},
         },
     }
+    if source.index == "ByInstance" and filters.event_types:  # the index holds event_type: no read of the others
+        names = [f":type{number}" for number in range(len(filters.event_types))]
+        arguments["FilterExpression"] = f"event_type IN ({', '.join(names)})"
+        arguments["ExpressionAttributeValues"].update(
+            {name: {"S": event_type} for name, event_type in zip(names, filters.event_types, strict=True)}
+        )
     if after is not None:
         arguments["ExclusiveStartKey"] = after
     while True:

@@ -178,6 +178,35 @@ def test_events_lists_exactly_what_was_stored(hub: LocalHub) -> None:
     assert stored[2] in {json.loads(line)["event_id"] for line in by_type.stdout.splitlines()}
 
 
+def test_an_event_shown_followed_and_replayed_through_the_cli(hub: LocalHub, tmp_path: Path) -> None:
+    instance, message_id = f"shop-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex.upper()
+    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
+    body = {**body, "instance": instance, "data": {**body["data"], "key": {**body["data"]["key"], "id": message_id}}}
+    event_id = json.loads(post(hub.url, json.dumps(body).encode())[1])["event_id"]
+    (first,) = hub.notifications(1)
+
+    shown = hub.cli("show", event_id, "--json")
+    timeline = hub.cli("message", message_id, "--json")
+    seen = hub.cli("instances", "--json")
+    replayed = hub.cli("replay", "--event-id", event_id, "--checkpoint", str(tmp_path / "replay.json"), "--json")
+    (again,) = hub.notifications(1)
+
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert (document["event_id"], document["state"], document["instance"]) == (event_id, "published", instance)
+    assert document["published"]["topic_arn"].endswith("-event-MessagesUpsert")
+    assert APIKEY_IN_SAMPLES not in shown.stdout
+    assert timeline.returncode == 0, timeline.stderr
+    assert json.loads(timeline.stdout.splitlines()[0])["event_id"] == event_id
+    assert instance in {json.loads(line)["instance"] for line in seen.stdout.splitlines()}
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout.splitlines()[-1])["replayed"] == 1
+    assert again["notification"] == first["notification"]
+    assert again["attributes"] == {**first["attributes"], "replay": "true"}
+    assert again["topic"] == "MessagesUpsert"
+    assert hub.no_more_notifications()
+
+
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
