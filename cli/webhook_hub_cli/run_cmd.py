@@ -144,7 +144,7 @@ def _tap(stack: local_aws.LocalStack, out: TextIO, as_json: bool, stop: threadin
                     ensure_ascii=False,
                 )
             else:
-                line = describe(notification)
+                line = describe(notification) + ("  (replay)" if attributes.get("replay") == "true" else "")
             out.write(line + "\n")
             out.flush()
         if batch:  # one call, not one per message: a tap that lags makes every SQS call of moto slower
