@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from webhook_hub.core.notification import build_notification
+from webhook_hub.core.values import from_iso
 from webhook_hub.record import Item, classification_of, stored_payload
 from webhook_hub_cli import hub_access
 
@@ -19,19 +21,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=show)
 
 
-def _number(item: Item, name: str) -> int | None:
-    value = item.get(name, {}).get("N")
-    return None if value is None else int(value)
-
-
 def event_document(hub: hub_access.Hub, item: Item) -> dict[str, Any]:
-    """Everything stored about the event; the payload is the redacted one, read from S3 for an offloaded body."""
+    """The event's notification, with the payload read from S3 for an offloaded body, and what only the item
+    knows: the dedup key, the state, the attempts and where it was published."""
     c = classification_of(item)
     payload, reference = stored_payload(item)
+    received_at = from_iso(item["received_at"]["S"])
+    assert received_at is not None, "items always carry received_at"
+    document = build_notification(c, received_at=received_at, payload=payload, payload_ref=reference)
     if reference is not None:
         body = hub.client("s3").get_object(Bucket=reference["bucket"], Key=reference["key"])["Body"].read()
-        payload = json.loads(body)
-    state = item["state"]["S"]
+        document["payload"] = json.loads(body)
     published = None
     if "sns_message_id" in item:
         published = {
@@ -39,23 +39,13 @@ def event_document(hub: hub_access.Hub, item: Item) -> dict[str, Any]:
             "sns_message_id": item["sns_message_id"]["S"],
             "published_at": item.get("published_at", {}).get("S"),
         }
+    attempts = item.get("attempts", {}).get("N")
     return {
-        "event_id": c.event_id,
-        "event_type": c.event_type,
-        "known": c.known,
-        "valid": c.valid,
-        "reasons": list(c.reasons),
-        "instance": c.instance,
-        "topic_key": c.topic_key,
+        **document,
         "dedup_key": c.dedup_key,
-        "received_at": item["received_at"]["S"],
-        "occurred_at": item.get("occurred_at", {}).get("S"),
-        "state": state,
-        "attempts": _number(item, "attempts"),
+        "state": item["state"]["S"],
+        "attempts": None if attempts is None else int(attempts),
         "published": published,
-        "summary": c.summary,
-        "payload_ref": reference,
-        "payload": payload,
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from webhook_hub.core.notification import Notification
 from webhook_hub.delivery import delivery_of
 from webhook_hub_cli import local_aws
 from webhook_hub_cli.hub_access import Hub
@@ -70,6 +71,8 @@ def test_show_prints_an_offloaded_event_with_its_payload_from_s3(
     exit_code, (document,), _ = _cli(capsys, "show", event_id, "--json")
 
     assert exit_code == 0
+    notification_keys = set(Notification.model_fields)
+    assert set(document) == notification_keys | {"dedup_key", "state", "attempts", "published"}
     assert "payload" not in item, "the body must really be offloaded for this test"
     assert document["payload_ref"]["key"] == item["payload_ref"]["M"]["key"]["S"]
     assert document["payload"]["data"]["message"]["base64"] == body["data"]["message"]["base64"]
