@@ -185,6 +185,22 @@ def test_message_without_instance_finds_it_and_a_table_shows_the_latest_status(
     assert rows[-1] == "latest status: PLAYED"
 
 
+def test_a_message_in_two_instances_needs_the_instance(
+    stack: local_aws.LocalStack, hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message_id = "3EB0" + uuid.uuid4().hex[:16].upper()
+    _store(stack, _upsert("loja-um", message_id))
+    _store(stack, _upsert("loja-dois", message_id))
+
+    exit_code, _, err = _cli(capsys, "message", message_id)
+    chosen = _cli(capsys, "message", message_id, "--instance", "loja-dois", "--json")
+
+    assert exit_code == 2
+    assert "is in several instances; give --instance: ['loja-dois', 'loja-um']" in err
+    assert chosen[1][-1]["instance"] == "loja-dois"
+    assert chosen[1][-1]["steps"] == 1
+
+
 # --- replay ----------------------------------------------------------------------------------------------------
 
 
@@ -325,6 +341,21 @@ def test_replay_of_failed_events_takes_only_those(
     assert (summary["would_replay"], summary["skipped"], summary["replayed"]) == (1, 1, 0)
 
 
+def test_replay_of_some_types_of_one_instance_reads_only_those(
+    stack: local_aws.LocalStack, hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stored_upserts(stack, "loja-tipos", 2)
+    call = _store(stack, {**sample("call.json"), "instance": "loja-tipos"})
+    _store(stack, {**sample("call.json"), "instance": "loja-outra"})
+
+    exit_code, lines, _ = _cli(capsys, "replay", "--instance", "loja-tipos", "--type", "CALL", "--dry-run", "--json")
+
+    *events, summary = lines
+    assert exit_code == 0
+    assert [line["event_id"] for line in events] == [call]
+    assert (summary["would_replay"], summary["skipped"]) == (1, 0), "the upserts never left the index query"
+
+
 def test_replay_refuses_to_scan_the_table(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--since", "2026-01-01"]) == 2
     assert "replay needs --instance, --type, --event-id or --state failed" in capsys.readouterr().err
@@ -346,6 +377,19 @@ def test_instances_lists_each_with_connection_state_and_counts(
     exit_code, rows, _ = _cli(capsys, "instances", "--json")
 
     assert exit_code == 0
+    assert {frozenset(row) for row in rows} == {
+        frozenset(
+            {
+                "instance",
+                "last_event_at",
+                "connection_state",
+                "connection_at",
+                "needs_qr_scan",
+                "events_24h",
+                "events_24h_by_type",
+            }
+        )
+    }
     by_name = {row["instance"]: row for row in rows}
     assert sorted(by_name) == ["loja-a", "loja-b"]
     items = {item["pk"]["S"]: item for item in scan_items(stack)}
