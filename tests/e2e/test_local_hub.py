@@ -207,6 +207,37 @@ def test_an_event_shown_followed_and_replayed_through_the_cli(hub: LocalHub, tmp
     assert hub.no_more_notifications()
 
 
+def test_a_replay_stopped_with_ctrl_c_resumes_without_duplicates(hub: LocalHub, tmp_path: Path) -> None:
+    instance = f"shop-{uuid.uuid4().hex[:8]}"
+    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
+    stored = []
+    for _ in range(6):
+        data = {**body["data"], "key": {**body["data"]["key"], "id": uuid.uuid4().hex.upper()}}
+        stored.append(json.loads(post(hub.url, json.dumps({**body, "instance": instance, "data": data}).encode())[1]))
+    hub.notifications(len(stored))
+    command = [CLI, "replay", "--instance", instance, "--rate", "2", "--checkpoint", str(tmp_path / "r.json"), "--json"]
+
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub.environment)
+    assert first.stdout is not None
+    assert json.loads(first.stdout.readline())["outcome"] == "replayed"
+    first.send_signal(signal.SIGINT)
+    rest_of_first, _ = first.communicate(timeout=60)
+    *more_events, stopped = [json.loads(line) for line in rest_of_first.splitlines()]
+    sent_first = 1 + len(more_events)
+    resumed = hub.cli(*command[1:], "--resume")
+    replays = hub.notifications(len(stored))
+
+    assert first.returncode == 130
+    assert stopped["record"] == "summary"
+    assert (stopped["interrupted"], stopped["replayed"]) == (True, sent_first)
+    assert sent_first < len(stored)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1])["replayed"] == len(stored) - sent_first
+    assert sorted(line["notification"]["event_id"] for line in replays) == sorted(a["event_id"] for a in stored)
+    assert {line["attributes"]["replay"] for line in replays} == {"true"}
+    assert hub.no_more_notifications()
+
+
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
