@@ -24,13 +24,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.delivery import Delivery, delivery_of
-from webhook_hub.record import Item
+from webhook_hub.record import STATE_PUBLISHED, STATE_STORED, Item, key_part
 from webhook_hub_cli.hub_access import days
 
 REPLAY_ATTRIBUTE = "replay"
-STATES = ("stored", "published", "failed")
-FAILED_PENDING_KEY = "failed"
-"""The ``Pending`` index's hash key value of events the sweep gave up on."""
+STATE_FAILED = FAILED_PENDING_KEY = "failed"
+"""The state of an event the recovery sweep gave up on, and its ``Pending`` index key (issue 9)."""
+STATES = (STATE_STORED, STATE_PUBLISHED, STATE_FAILED)
 DEFAULT_RATE = 20.0
 """Events per second: far below SNS's lowest regional Publish quota (hundreds per second), and gentle on a
 subscriber's Lambda or database, which the replay reaches at the same rate."""
@@ -59,10 +59,10 @@ class Filters:
         """The queries that find the events, through the narrowest index the filters allow."""
         if self.event_ids:
             return [Source(f"event:{event_id}", hash_value=event_id) for event_id in self.event_ids]
-        if self.state == "failed":
+        if self.state == STATE_FAILED:
             return [Source("Pending:failed", "Pending", "pending", FAILED_PENDING_KEY)]
         if self.instance is not None:
-            return [Source(f"ByInstance:{self.instance}", "ByInstance", "instance_pk", self.instance)]
+            return [Source(f"ByInstance:{self.instance}", "ByInstance", "instance_pk", key_part(self.instance))]
         return [
             Source(f"ByTypeDay:{event_type}#{day}", "ByTypeDay", "type_day", f"{event_type}#{day}")
             for event_type in self.event_types
@@ -73,7 +73,7 @@ class Filters:
         """What the index query could not check (the time range it did; event ids have none)."""
         if self.state is not None and item.get("state", {}).get("S") != self.state:
             return False
-        if self.instance is not None and item.get("instance", {}).get("S") != self.instance:
+        if self.instance is not None and item.get("instance", {}).get("S") != key_part(self.instance):
             return False
         return not self.event_types or item["event_type"]["S"] in self.event_types
 

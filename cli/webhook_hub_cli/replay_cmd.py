@@ -23,6 +23,7 @@ from webhook_hub_cli import hub_access
 from webhook_hub_cli.local_state import state_path
 from webhook_hub_cli.replay import (
     DEFAULT_RATE,
+    STATE_FAILED,
     STATES,
     Checkpoint,
     Filters,
@@ -124,7 +125,7 @@ def _summary_line(report: Report, target: Target, dry_run: bool, seconds: float)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not (args.instance or args.event_types or args.event_ids or args.state == "failed"):
+    if not (args.instance or args.event_types or args.event_ids or args.state == STATE_FAILED):
         return hub_access.fail("replay needs --instance, --type, --event-id or --state failed (no table scans)")
     try:
         filters = _filters(args)
