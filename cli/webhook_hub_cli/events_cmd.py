@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from webhook_hub.core.catalog import lookup
-from webhook_hub_cli import local_aws
-from webhook_hub_cli.local_state import LocalHubState
+from webhook_hub_cli import hub_access
 
 DEFAULT_DAYS = 30
 _LISTED = ("event_type", "instance", "received_at", "occurred_at", "topic_key", "state")
@@ -21,10 +18,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--instance", help="only this instance's events (ByInstance index)")
     parser.add_argument("--type", dest="event_type", help="only this event type, any spelling (ByTypeDay index)")
     parser.add_argument("--since", help="ISO time (UTC if no offset); default: the last 30 days")
-    parser.add_argument(
-        "--stack", metavar="NAME", help="a deployed stack (your AWS credentials) instead of the local hub"
-    )
-    parser.add_argument("--json", action="store_true", help="one JSON object per event")
+    hub_access.add_hub_arguments(parser)
     parser.set_defaults(func=events)
 
 
@@ -41,24 +35,15 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _all_pages(operation: Any, **arguments: Any) -> list[dict[str, Any]]:
-    """Every item of a DynamoDB query or scan, following ``LastEvaluatedKey``."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = operation(**arguments)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def _query(dynamodb: Any, table: str, index: str, key: str, value: str, *, since: str) -> list[dict[str, Any]]:
-    return _all_pages(
-        dynamodb.query,
-        TableName=table,
-        IndexName=index,
-        KeyConditionExpression=f"{key} = :key AND received_at >= :since",
-        ExpressionAttributeValues={":key": {"S": value}, ":since": {"S": since}},
+    return list(
+        hub_access.items(
+            dynamodb.query,
+            TableName=table,
+            IndexName=index,
+            KeyConditionExpression=f"{key} = :key AND received_at >= :since",
+            ExpressionAttributeValues={":key": {"S": value}, ":since": {"S": since}},
+        )
     )
 
 
@@ -66,23 +51,21 @@ def list_events(
     dynamodb: Any, table: str, *, instance: str | None, event_type: str | None, since: datetime
 ) -> list[dict[str, Any]]:
     """Stored events, oldest first, through the index that fits the filters."""
-    since_text = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    since_text = hub_access.stored_time(since)
     if instance is not None:
         items = _query(dynamodb, table, "ByInstance", "instance_pk", instance, since=since_text)
     elif event_type is not None:
         items = []
-        day, today = since.astimezone(UTC).date(), datetime.now(UTC).date()
-        while day <= today:
-            items += _query(
-                dynamodb, table, "ByTypeDay", "type_day", f"{event_type}#{day.isoformat()}", since=since_text
-            )
-            day += timedelta(days=1)
+        for day in hub_access.days(since, datetime.now(UTC)):
+            items += _query(dynamodb, table, "ByTypeDay", "type_day", f"{event_type}#{day}", since=since_text)
     else:
-        items = _all_pages(
-            dynamodb.scan,
-            TableName=table,
-            FilterExpression="received_at >= :since",
-            ExpressionAttributeValues={":since": {"S": since_text}},
+        items = list(
+            hub_access.items(
+                dynamodb.scan,
+                TableName=table,
+                FilterExpression="received_at >= :since",
+                ExpressionAttributeValues={":since": {"S": since_text}},
+            )
         )
     rows = [_plain(item) for item in items]
     if event_type is not None:
@@ -91,38 +74,23 @@ def list_events(
 
 
 def events(args: argparse.Namespace) -> int:
-    if args.stack:
-        import boto3  # noqa: PLC0415
-
-        outputs = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]["Outputs"]
-        table = next(output["OutputValue"] for output in outputs if output["OutputKey"] == "EventsTableName")
-        dynamodb = boto3.client("dynamodb")
-    else:
-        state = LocalHubState.load()
-        if state is None:
-            print(
-                "webhook-hub: no local hub is running; start one with `webhook-hub run` or give --stack",
-                file=sys.stderr,
-            )
-            return 2
-        table, dynamodb = state.table_name, local_aws.client("dynamodb", state.endpoint_url)
-    event_type = None
-    if args.event_type:
-        known = lookup(args.event_type)
-        event_type = known.name if known else args.event_type.strip().lower()
+    hub = hub_access.resolve(args)
+    if hub is None:
+        return hub_access.NO_HUB_EXIT
+    event_type = hub_access.event_type_name(args.event_type) if args.event_type else None
     try:
-        since = datetime.fromisoformat(args.since) if args.since else datetime.now(UTC) - timedelta(days=DEFAULT_DAYS)
-    except ValueError:
-        print(f"webhook-hub: --since {args.since!r} is not an ISO date or time", file=sys.stderr)
-        return 2
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    for row in list_events(dynamodb, table, instance=args.instance, event_type=event_type, since=since):
+        since = hub_access.parse_time(args.since, default=datetime.now(UTC) - timedelta(days=DEFAULT_DAYS))
+    except ValueError as error:
+        return hub_access.fail(f"--since {error}")
+    rows = list_events(
+        hub.client("dynamodb"), hub.table_name, instance=args.instance, event_type=event_type, since=since
+    )
+    for row in rows:
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         else:
             summary = row.get("summary") or {}
-            detail = summary.get("text") or summary.get("status") or summary.get("state") or ""
+            detail = hub_access.summary_detail(summary)
             print(
                 "  ".join(
                     str(part)

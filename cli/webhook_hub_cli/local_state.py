@@ -21,6 +21,8 @@ class LocalHubState:
     endpoint_url: str
     table_name: str
     pid: int
+    topic_arn_prefix: str = ""
+    """ARN of every event topic up to its key, for ``replay``."""
 
     def save(self) -> None:
         path = state_path()

@@ -154,7 +154,7 @@ def _tap(stack: local_aws.LocalStack, out: TextIO, as_json: bool, stop: threadin
                     ensure_ascii=False,
                 )
             else:
-                line = describe(notification)
+                line = describe(notification) + ("  (replay)" if attributes.get("replay") == "true" else "")
             out.write(line + "\n")
             out.flush()
         if batch:  # one call, not one per message: a tap that lags makes every SQS call of moto slower
@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
             threads.append(threading.Thread(target=_schedule_sweeps, args=(containers, stop), daemon=True))
         port = gateway_server.server_address[1]
         webhook_url = f"http://127.0.0.1:{port}/webhook/{token}"
-        LocalHubState(webhook_url, endpoint_url, table_name, os.getpid()).save()
+        LocalHubState(webhook_url, endpoint_url, table_name, os.getpid(), environment["TOPIC_ARN_PREFIX"]).save()
         print(f"Webhook URL: {webhook_url}", file=sys.stderr if args.json else out, flush=True)
         if not args.json:
             print(

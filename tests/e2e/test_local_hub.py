@@ -199,6 +199,66 @@ def test_events_lists_exactly_what_was_stored(hub: LocalHub) -> None:
     assert stored[2] in {json.loads(line)["event_id"] for line in by_type.stdout.splitlines()}
 
 
+def test_an_event_shown_followed_and_replayed_through_the_cli(hub: LocalHub, tmp_path: Path) -> None:
+    instance, message_id = f"shop-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex.upper()
+    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
+    body = {**body, "instance": instance, "data": {**body["data"], "key": {**body["data"]["key"], "id": message_id}}}
+    event_id = json.loads(post(hub.url, json.dumps(body).encode())[1])["event_id"]
+    (first,) = hub.notifications(1)
+
+    shown = hub.cli("show", event_id, "--json")
+    timeline = hub.cli("message", message_id, "--json")
+    seen = hub.cli("instances", "--json")
+    replayed = hub.cli("replay", "--event-id", event_id, "--checkpoint", str(tmp_path / "replay.json"), "--json")
+    (again,) = hub.notifications(1)
+
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert (document["event_id"], document["state"], document["instance"]) == (event_id, "published", instance)
+    assert document["published"]["topic_arn"].endswith("-event-MessagesUpsert")
+    assert APIKEY_IN_SAMPLES not in shown.stdout
+    assert timeline.returncode == 0, timeline.stderr
+    assert json.loads(timeline.stdout.splitlines()[0])["event_id"] == event_id
+    assert instance in {json.loads(line)["instance"] for line in seen.stdout.splitlines()}
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout.splitlines()[-1])["replayed"] == 1
+    assert again["notification"] == first["notification"]
+    assert again["attributes"] == {**first["attributes"], "replay": "true"}
+    assert again["topic"] == "MessagesUpsert"
+    assert hub.no_more_notifications()
+
+
+def test_a_replay_stopped_with_ctrl_c_resumes_without_duplicates(hub: LocalHub, tmp_path: Path) -> None:
+    instance = f"shop-{uuid.uuid4().hex[:8]}"
+    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
+    stored = []
+    for _ in range(6):
+        data = {**body["data"], "key": {**body["data"]["key"], "id": uuid.uuid4().hex.upper()}}
+        stored.append(json.loads(post(hub.url, json.dumps({**body, "instance": instance, "data": data}).encode())[1]))
+    hub.notifications(len(stored))
+    command = [CLI, "replay", "--instance", instance, "--rate", "2", "--checkpoint", str(tmp_path / "r.json"), "--json"]
+
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub.environment)
+    assert first.stdout is not None
+    assert json.loads(first.stdout.readline())["outcome"] == "replayed"
+    first.send_signal(signal.SIGINT)
+    rest_of_first, _ = first.communicate(timeout=60)
+    *more_events, stopped = [json.loads(line) for line in rest_of_first.splitlines()]
+    sent_first = 1 + len(more_events)
+    resumed = hub.cli(*command[1:], "--resume")
+    replays = hub.notifications(len(stored))
+
+    assert first.returncode == 130
+    assert stopped["record"] == "summary"
+    assert (stopped["interrupted"], stopped["replayed"]) == (True, sent_first)
+    assert sent_first < len(stored)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout.splitlines()[-1])["replayed"] == len(stored) - sent_first
+    assert sorted(line["notification"]["event_id"] for line in replays) == sorted(a["event_id"] for a in stored)
+    assert {line["attributes"]["replay"] for line in replays} == {"true"}
+    assert hub.no_more_notifications()
+
+
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

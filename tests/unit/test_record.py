@@ -52,6 +52,16 @@ def test_status_update_shares_the_message_partition_and_errors_webhook_has_no_in
     assert "message_pk" not in error
 
 
+def test_a_reaction_is_in_the_partition_of_the_message_it_reacts_to() -> None:
+    classification = classify((REFERENCE.parent / "messages-upsert-reaction.json").read_bytes())
+    reaction = build_item(
+        classification, received_at=RECEIVED, payload_json="{}", payload_ref=None, lease_until=99, retention_days=30
+    )
+
+    assert classification.summary["message_id"] == "3A4F1E2D3C4B5A69788B"
+    assert reaction["message_pk"] == {"S": "loja-centro#3EB0000000000000000002"}
+
+
 def test_oversized_key_parts_are_cut_and_hashed_but_stay_distinct() -> None:
     long_a, long_b = "a" * 3_000, "a" * 2_999 + "b"
 

@@ -102,7 +102,13 @@ EXPECTED: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "messages-upsert-reaction.json": (
         "messages.upsert",
-        {"message_id": "3A4F1E2D3C4B5A69788B", "message_kind": "reaction", "text": "👍", "direction": "inbound"},
+        {
+            "message_id": "3A4F1E2D3C4B5A69788B",
+            "message_kind": "reaction",
+            "text": "👍",
+            "direction": "inbound",
+            "reacted_message_id": "3EB0000000000000000002",
+        },
     ),
     "messages-upsert-senderpn.json": (
         "messages.upsert",

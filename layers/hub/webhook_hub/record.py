@@ -7,7 +7,7 @@ Access patterns, one index each (see docs/data-model.md):
 - the event itself, by ``pk`` = event id (the hash of the dedup key): the conditional write;
 - ``ByInstance``: events of one instance in time order (``instance_pk``, ``received_at``);
 - ``ByTypeDay``: events of one type in a time range, for replay (``type_day``, ``received_at``);
-- ``ByMessage``: everything about one WhatsApp message (``message_pk``, ``received_at``);
+- ``ByMessage``: everything about one WhatsApp message, reactions to it included (``message_pk``, ``received_at``);
 - ``Pending``: stored but not yet published, for the recovery sweep (``pending`` = one of ``PENDING_SHARDS``
   shard values, ``sweep_at`` = when the sweep may next try it), and failed events (``pending`` = ``failed``);
   sparse: a published event has no entry.
@@ -98,7 +98,8 @@ def build_item(
         item["reasons"] = {"L": [{"S": reason} for reason in classification.reasons]}
     if classification.occurred_at is not None:
         item["occurred_at"] = {"S": iso_utc(classification.occurred_at)}
-    message_id = classification.summary.get("message_id")
+    # A reaction is indexed under the message it reacts to: that message's timeline shows it.
+    message_id = classification.summary.get("reacted_message_id") or classification.summary.get("message_id")
     if isinstance(message_id, str) and message_id:
         item["message_pk"] = {"S": key_part(f"{classification.instance or NO_INSTANCE}#{message_id}")}
     if payload_json is not None:

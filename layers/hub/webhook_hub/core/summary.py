@@ -224,6 +224,8 @@ def _content(message: Any) -> dict[str, Any]:
     if kind == "audio" and details.get("ptt") is True:
         kind = "voice_note"
     fields: dict[str, Any] = {"message_kind": kind, "text": text}
+    if kind == "reaction":
+        fields["reacted_message_id"] = _text(_mapping(details.get("key")).get("id"))
     if kind in _MEDIA_KINDS:
         fields["media"] = _compact(
             {
