@@ -54,9 +54,7 @@ def test_status_update_shares_the_message_partition_and_errors_webhook_has_no_in
 
 def test_a_reaction_is_in_the_partition_of_the_message_it_reacts_to() -> None:
     classification = classify((REFERENCE.parent / "messages-upsert-reaction.json").read_bytes())
-    reaction = build_item(
-        classification, received_at=RECEIVED, payload_json="{}", payload_ref=None, lease_until=99, retention_days=30
-    )
+    reaction = _item("../messages-upsert-reaction.json")
 
     assert classification.summary["message_id"] == "3A4F1E2D3C4B5A69788B"
     assert reaction["message_pk"] == {"S": "loja-centro#3EB0000000000000000002"}
