@@ -6,10 +6,12 @@ from the template, and the function's environment is the template's, resolved fo
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +34,37 @@ def client(service: Any, endpoint_url: str) -> Any:
     )
 
 
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_write_lock = threading.RLock()
+
+
+def _atomic_dynamodb_writes() -> None:
+    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+
+    moto serves each request on its own thread and checks a ``ConditionExpression`` and then writes without a
+    lock, so two concurrent conditional puts of one key can both succeed: the race the hub's conditional write
+    exists to win. One lock around every write restores DynamoDB's guarantee (reads need none).
+    """
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+    for name in _WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "_atomic", False):
+            continue
+
+        def atomic(self: Any, *args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with _write_lock:
+                return _method(self, *args, **kwargs)
+
+        atomic._atomic = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, functools.wraps(method)(atomic))
+
+
 def start_emulator(port: int = 0) -> tuple[Any, str]:
     """moto in server mode on loopback; returns the server (``.stop()`` it) and its endpoint URL."""
     from moto.server import ThreadedMotoServer  # noqa: PLC0415 - only the local runner and tests need moto
+
+    _atomic_dynamodb_writes()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

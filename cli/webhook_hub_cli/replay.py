@@ -218,10 +218,13 @@ def _entries(dynamodb: Any, table: str, filters: Filters, source: Source, after:
     if source.index is None:
         yield {"pk": {"S": str(source.hash_value)}}, None
         return
+    # Every listing index sorts by received_at; Pending sorts by sweep_at and holds received_at as an attribute.
+    in_time_range = "received_at BETWEEN :since AND :until"
+    by_time = source.index != "Pending"
     arguments: dict[str, Any] = {
         "TableName": table,
         "IndexName": source.index,
-        "KeyConditionExpression": "#hash = :hash AND received_at BETWEEN :since AND :until",
+        "KeyConditionExpression": f"#hash = :hash AND {in_time_range}" if by_time else "#hash = :hash",
         "ExpressionAttributeNames": {"#hash": str(source.hash_name)},
         "ExpressionAttributeValues": {
             ":hash": {"S": str(source.hash_value)},
@@ -229,6 +232,8 @@ def _entries(dynamodb: Any, table: str, filters: Filters, source: Source, after:
             ":until": {"S": filters.until},
         },
     }
+    if not by_time:
+        arguments["FilterExpression"] = in_time_range
     if source.index == "ByInstance" and filters.event_types:  # the index holds event_type: no read of the others
         names = [f":type{number}" for number in range(len(filters.event_types))]
         arguments["FilterExpression"] = f"event_type IN ({', '.join(names)})"

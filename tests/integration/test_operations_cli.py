@@ -324,9 +324,9 @@ def test_replay_of_failed_events_takes_only_those(
     local_aws.client("dynamodb", stack.endpoint_url).update_item(
         TableName=stack.table_name,
         Key={"pk": {"S": failed}},
-        UpdateExpression="SET #state = :failed, pending = :failed",
+        UpdateExpression="SET #state = :failed, pending = :failed, sweep_at = :at",
         ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":failed": {"S": "failed"}},
+        ExpressionAttributeValues={":failed": {"S": "failed"}, ":at": {"N": "1767225600"}},
     )
     queue = _new_queue(stack)
 

@@ -44,7 +44,13 @@ OUTCOME_REPUBLISHED = "republished"
 OUTCOME_PENDING = "pending"
 """Stored, and another copy is publishing it right now (the sweep backs that copy up)."""
 _SECRET_MISCONFIGURED = frozenset(
-    {"AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure", "InvalidRequestException"}
+    {
+        "AccessDeniedException",
+        "AccessDenied",
+        "ResourceNotFoundException",
+        "DecryptionFailure",
+        "InvalidRequestException",
+    }
 )
 """Secrets Manager's answers that no retry by itself fixes: a policy, a deleted secret, a key."""
 
