@@ -19,7 +19,7 @@ def test_concurrent_conditional_puts_of_one_key_have_one_winner(
     moto's condition parsing is slowed down here so the two requests overlap every time."""
     from moto.dynamodb.models import table
 
-    parse = table.get_filter_expression
+    parse = table.get_filter_expression  # type: ignore[attr-defined]
 
     def slow_parse(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.2)
