@@ -18,10 +18,11 @@ class Publisher:
         return self._prefix + topic_key
 
     def publish(self, topic_key: str, message: str, attributes: Mapping[str, str]) -> str:
-        """Publish and return SNS's message id."""
+        """Publish a per-protocol ``message`` (``core.notification.sns_message``) and return SNS's message id."""
         response = self._client.publish(
             TopicArn=self.topic_arn(topic_key),
             Message=message,
+            MessageStructure="json",
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
             },
