@@ -22,17 +22,26 @@ from webhook_hub_cli import local_aws
 
 from .conftest import invoke, receive_all, sample, scan_items
 
+Published = tuple[str, str, dict[str, Any]]
+"""The message as published (the structure), its subject and its attributes."""
 
-def _recorded(stack: local_aws.LocalStack, topic_key: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every message SNS took for the topic, as published (the structure) with its attributes."""
+
+def _recorded(stack: local_aws.LocalStack, topic_key: str) -> list[Published]:
+    """Every message SNS took for the topic."""
     topic = sns_backends[local_aws.ACCOUNT_ID][local_aws.REGION].topics[stack.topic_arns[topic_key]]
-    return [(message, attributes or {}) for _id, message, _subject, attributes, _group in topic.sent_notifications]
+    return [
+        (message, subject or "", attributes or {}) for _id, message, subject, attributes, _ in topic.sent_notifications
+    ]
 
 
-def _sns_size(message: str, attributes: dict[str, Any]) -> int:
-    """SNS's count: the message and each attribute's name, type and value, in UTF-8 bytes."""
-    return len(message.encode()) + sum(
-        len(name) + len(value["Type"]) + len(str(value["Value"]).encode()) for name, value in attributes.items()
+def _sns_size(published: Published) -> int:
+    """What the hub counts against SNS's limit: the message, the subject and each attribute's name, type and value,
+    in UTF-8 bytes."""
+    message, subject, attributes = published
+    return (
+        len(message.encode())
+        + len(subject)
+        + sum(len(name) + len(value["Type"]) + len(str(value["Value"]).encode()) for name, value in attributes.items())
     )
 
 
@@ -52,7 +61,9 @@ def test_queues_get_the_document_and_email_gets_the_short_text(stack: local_aws.
     document = raw_message["Body"]
     assert json.loads(wrapped_message["Body"])["Message"] == document
     assert json.loads(document)["payload"]["data"]["message"]["conversation"] == "Olá! Vocês abrem no sábado?"
-    ((published, _attributes),) = _recorded(stack, "MessagesUpsert")
+    ((published, subject, _attributes),) = _recorded(stack, "MessagesUpsert")
+    assert subject == "Webhook Hub: WhatsApp message received (loja-centro)"
+    assert json.loads(wrapped_message["Body"])["Subject"] == subject
     structure = json.loads(published)
     assert set(structure) == {"default", "email"}  # no "email-json" key: those subscribers get the document
     assert structure["default"] == document
@@ -70,9 +81,10 @@ def test_a_redelivery_publishes_the_bytes_of_the_first_delivery(stack: local_aws
     invoke(stack, sample("reference/connection-update-close.json"))
     (item,) = scan_items(stack)
 
-    ((published, _attributes),) = _recorded(stack, "ConnectionUpdate")
+    ((published, subject, _attributes),) = _recorded(stack, "ConnectionUpdate")
 
-    assert delivery_of(item).message == published
+    rebuilt = delivery_of(item)
+    assert (rebuilt.message, rebuilt.subject) == (published, subject)
 
 
 def _quoted_upsert(message_id: str, quotes: int, letters: int) -> dict[str, Any]:
@@ -95,8 +107,8 @@ def test_the_whole_structure_counts_against_the_sns_limit(stack: local_aws.Local
     assert "payload_ref" in item
     (message,) = receive_all(stack, queue)
     assert len(message["Body"].encode()) < 200_000 / 2  # the pointer, not the payload
-    ((published, attributes),) = _recorded(stack, "MessagesUpsert")
-    assert _sns_size(published, attributes) < SNS_MESSAGE_LIMIT
+    (published,) = _recorded(stack, "MessagesUpsert")
+    assert _sns_size(published) < SNS_MESSAGE_LIMIT
 
 
 def test_a_structure_one_byte_under_the_limit_is_inline_and_at_the_limit_offloaded(
@@ -106,8 +118,8 @@ def test_a_structure_one_byte_under_the_limit_is_inline_and_at_the_limit_offload
     text (the e-mail quotes at most 500 characters)."""
     base_quotes = 50_000
     invoke(stack, _quoted_upsert("CALIBRATE" + "0" * 23, base_quotes, 0))
-    ((published, attributes),) = _recorded(stack, "MessagesUpsert")
-    missing = SNS_MESSAGE_LIMIT - _sns_size(published, attributes)
+    (published,) = _recorded(stack, "MessagesUpsert")
+    missing = SNS_MESSAGE_LIMIT - _sns_size(published)
     assert missing > 4
     quotes, letters = base_quotes + (missing - 1) // 4, (missing - 1) % 4  # one byte short of the limit
 
@@ -118,6 +130,6 @@ def test_a_structure_one_byte_under_the_limit_is_inline_and_at_the_limit_offload
     items = {item["pk"]["S"]: item for item in scan_items(stack)}
     assert "payload" in items[under.body["event_id"]]
     assert "payload_ref" in items[at_limit.body["event_id"]]
-    sizes = [_sns_size(message, attributes) for message, attributes in _recorded(stack, "MessagesUpsert")]
+    sizes = [_sns_size(published) for published in _recorded(stack, "MessagesUpsert")]
     assert sizes[1] == SNS_MESSAGE_LIMIT - 1
     assert sizes[2] < SNS_MESSAGE_LIMIT / 2

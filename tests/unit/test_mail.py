@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from webhook_hub.core.classify import classify
-from webhook_hub.core.mail import MAIL_TEXT_LIMIT, mail_text
+from webhook_hub.core.mail import MAIL_TEXT_LIMIT, mail_subject, mail_text, subject_line
 from webhook_hub.core.notification import sns_message
 from webhook_hub.core.redact import redact
 from webhook_hub.core.values import compact_json
@@ -64,10 +64,23 @@ def test_a_long_text_is_cut_and_an_unknown_event_is_named(load_body: Load) -> No
     assert "Why unclassified: " in named
 
 
+def test_the_subject_is_short_ascii_and_names_the_instance(load_body: Load) -> None:
+    body = load_body("reference/connection-update-close.json")
+    body["instance"] = "Loja São João " + "x" * 200
+
+    subject = mail_subject(classify(json.dumps(body)))
+
+    assert subject.startswith("Webhook Hub: Connection state changed (Loja S?o Jo?o xxx")
+    assert subject.endswith("...")
+    assert len(subject) == 99
+    assert subject.isascii()
+    assert subject_line("a\nb") == "a?b"
+
+
 def test_no_sample_mail_carries_a_secret_or_a_control_character(sample_path: Path) -> None:
     c = classify(sample_path.read_bytes())
 
-    text = mail_text(c, received_at=RECEIVED)
+    text = mail_text(c, received_at=RECEIVED) + mail_subject(c)
 
     for secret in ("FAKE-INSTANCE-TOKEN", "FAKE-GLOBAL-API-KEY", "eyJ", "2@FAKE", "FAKE1234", "base64,"):
         assert secret not in text

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.core.classify import Classification
-from webhook_hub.core.mail import mail_text
+from webhook_hub.core.mail import mail_subject, mail_text
 from webhook_hub.core.notification import message_attributes, notification_json, sns_message
 from webhook_hub.core.values import from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
@@ -34,6 +34,8 @@ class Delivery:
     """The notification document (``compact_json``), what queues and Lambdas receive."""
     message: str
     """What is published (``MessageStructure=json``): the notification, and the short text for e-mail endpoints."""
+    subject: str
+    """The e-mail's subject (SNS shows it to e-mail endpoints and in the envelope of non-raw deliveries)."""
     attributes: dict[str, str]
 
 
@@ -61,6 +63,7 @@ def build_delivery(
         classification.topic_key,
         notification,
         sns_message(notification, mail_text(classification, received_at=received_at)),
+        mail_subject(classification),
         message_attributes(classification),
     )
 
@@ -90,7 +93,7 @@ def deliver(store: EventStore, publisher: Publisher, delivery: Delivery) -> bool
     Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back.
     """
     try:
-        message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.attributes)
+        message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.subject, delivery.attributes)
     except AwsError as error:
         with suppress(*AwsError):  # otherwise the lease runs out by itself
             store.release_lease(delivery.event_id)

@@ -72,9 +72,11 @@ class _Prepared:
 
 def sns_size(delivery: Delivery) -> int:
     """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
-    plus the e-mail text) and every attribute's name, type and value."""
-    return len(delivery.message.encode()) + sum(
-        len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items()
+    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
+    return (
+        len(delivery.message.encode())
+        + len(delivery.subject)
+        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
     )
 
 

@@ -57,7 +57,11 @@ _FACTS = (
 """Summary facts quoted in the mail, in this order, when the event has them."""
 
 
-def mail_subject_line(c: Classification) -> str:
+SUBJECT_LIMIT = 99
+"""SNS refuses an e-mail subject of 100 characters or more."""
+
+
+def mail_title(c: Classification) -> str:
     """What happened, in a few words: the mail's first line."""
     title = _TITLES.get(c.event_type, f"Event {c.event_type}")
     direction = c.summary.get("direction")
@@ -70,7 +74,7 @@ def mail_subject_line(c: Classification) -> str:
 
 def mail_text(c: Classification, *, received_at: datetime) -> str:
     """The e-mail of one event: what happened, instance, chat, text or state, time, and how to see all of it."""
-    lines = [mail_subject_line(c), "", f"Instance: {_value(c.instance or '(none)')}"]
+    lines = [mail_title(c), "", f"Instance: {_value(c.instance or '(none)')}"]
     summary = c.summary
     for name, label in _FACTS:
         value = summary.get(name)
@@ -91,6 +95,18 @@ def mail_text(c: Classification, *, received_at: datetime) -> str:
         lines.append(f"Why unclassified: {_value(c.reasons[0])}")
     lines += ["", "See the whole event:", f"  {SHOW_COMMAND.format(event_id=c.event_id)}", ""]
     return "\n".join(lines)
+
+
+def mail_subject(c: Classification) -> str:
+    """The e-mail's subject: what happened and the instance."""
+    instance = f" ({c.instance})" if c.instance else ""
+    return subject_line(f"Webhook Hub: {mail_title(c)}{instance}")
+
+
+def subject_line(text: str) -> str:
+    """An SNS e-mail subject: ASCII without control characters, under 100 characters."""
+    cleaned = printable(text).encode("ascii", "replace").decode()
+    return cleaned if len(cleaned) <= SUBJECT_LIMIT else cleaned[: SUBJECT_LIMIT - 3] + "..."
 
 
 def _value(value: Any, *, keep_newlines: bool = False) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 
+from .mail import subject_line
 from .values import printable
 
 DAY = 86_400
@@ -158,13 +159,7 @@ def alert_text(verdict: Verdict, now: float) -> tuple[str, str]:
             f"Instance {name} is sending messages again (latest: {_when(watch.last_activity)}).",
             "The silence alert is cleared.",
         ]
-    return _subject(subject), "\n".join(lines) + "\n"
-
-
-def _subject(text: str) -> str:
-    """SNS e-mail subjects: ASCII, no control characters, under 100 characters."""
-    ascii_only = text.encode("ascii", "replace").decode()
-    return ascii_only if len(ascii_only) < 100 else ascii_only[:96] + "..."
+    return subject_line(subject), "\n".join(lines) + "\n"
 
 
 def duration(seconds: float) -> str:
