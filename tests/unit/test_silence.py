@@ -117,6 +117,21 @@ def test_a_disconnected_instance_is_not_watched_and_a_zero_floor_turns_the_alarm
     assert off == []
 
 
+def test_after_a_disconnect_the_silence_counts_from_the_reconnection() -> None:
+    outage = (at(16, 11), at(16, 16))
+    activity = shop(17, outage=outage)
+    connections = [(at(16, 10.9), "close"), (at(16, 15), "open")]
+    quiet_after = [m for m in activity if not at(16, 15) <= m < at(16, 19)]  # and then no messages until 19:00
+
+    reconnected, watch = run(activity, at(16, 17.5), connections=connections)
+    silent, _watch = run(quiet_after, at(16, 19), connections=connections)
+
+    assert [c for c in reconnected if c[0] > at(7, 8)] == []  # the messages resumed at 16:00
+    assert not any(start <= at(16, 15) < end for start, end in watch.gaps)  # the outage is not learned
+    # No messages after the reconnection at 15:00: alerted 2 h later, cleared when they come at 19:00.
+    assert [c for c in silent if c[0] > at(7, 8)] == [(at(16, 17 + 1 / 6), Change.ALERT), (at(16, 19), Change.CLEAR)]
+
+
 def test_the_alert_names_the_instance_and_the_silence() -> None:
     activity = shop(17, outage=(at(16, 11), at(16, 16)))
     seen = [moment for moment in activity if moment <= at(16, 13)]

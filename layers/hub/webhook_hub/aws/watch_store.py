@@ -53,6 +53,8 @@ class WatchStore:
             item["last_activity"] = {"N": repr(watch.last_activity)}
         if watch.connection is not None:
             item["connection"] = {"S": watch.connection}
+        if watch.connected_at is not None:
+            item["connected_at"] = {"N": repr(watch.connected_at)}
         if watch.alerted is not None:
             item["alerted"] = {"N": repr(watch.alerted)}
         self._client.put_item(TableName=self._table, Item=item)
@@ -68,6 +70,7 @@ def _watch(item: dict[str, Any]) -> Watch:
         since=float(item["since"]["N"]),
         last_activity=_number(item, "last_activity"),
         connection=item.get("connection", {}).get("S"),
+        connected_at=_number(item, "connected_at"),
         gaps=tuple((float(start), float(end)) for start, end in json.loads(item["gaps"]["S"])),
         alerted=_number(item, "alerted"),
     )

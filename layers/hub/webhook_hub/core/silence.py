@@ -47,6 +47,8 @@ class Watch:
     last_activity: float | None = None
     connection: str | None = None
     """The last ``connection.update`` state; ``None`` until one arrives (an instance sending messages is online)."""
+    connected_at: float | None = None
+    """When the last ``open`` arrived: a silence is counted from a reconnection, not from before the outage."""
     gaps: tuple[tuple[float, float], ...] = ()
     """Finished normal silences of at least ``MIN_GAP`` in the last ``HISTORY_DAYS``, oldest first."""
     alerted: float | None = None
@@ -58,7 +60,7 @@ class Watch:
 
     @property
     def silent_since(self) -> float:
-        return self.since if self.last_activity is None else self.last_activity
+        return max(moment for moment in (self.since, self.last_activity, self.connected_at) if moment is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +73,34 @@ class Verdict:
 
 
 def observe(watch: Watch, activity: Iterable[float], connections: Iterable[tuple[float, str]], now: float) -> Watch:
-    """The watch after the new events (times in order, later than any seen); old gaps dropped."""
+    """The watch after the new events (times later than any seen); old gaps dropped.
+
+    A silence is learned when messages end it, unless a reconnection came in between (it was an outage, not the
+    instance's rhythm) or it raised an alert against a known weekday.
+    """
     gaps = list(watch.gaps)
-    last = watch.last_activity
-    for moment in activity:
-        if last is not None and moment - last >= MIN_GAP and (last != watch.alerted or _new_weekday(watch, moment)):
+    last, connection, connected_at = watch.last_activity, watch.connection, watch.connected_at
+    events = sorted([(moment, None) for moment in activity] + [(moment, state) for moment, state in connections])
+    for moment, state in events:
+        if state is not None:
+            connection = state
+            connected_at = moment if state == "open" else connected_at
+            continue
+        if (
+            last is not None
+            and moment - last >= MIN_GAP
+            and (connected_at is None or connected_at <= last)
+            and (last != watch.alerted or _new_weekday(watch, moment))
+        ):
             gaps.append((last, moment))
         last = moment
-    connection = watch.connection
-    for _moment, state in connections:
-        connection = state
     horizon = now - (HISTORY_DAYS + 1) * DAY
     return replace(
-        watch, last_activity=last, connection=connection, gaps=tuple(gap for gap in gaps if gap[1] > horizon)
+        watch,
+        last_activity=last,
+        connection=connection,
+        connected_at=connected_at,
+        gaps=tuple(gap for gap in gaps if gap[1] > horizon),
     )
 
 
