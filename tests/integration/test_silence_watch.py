@@ -177,3 +177,22 @@ def test_the_handler_reads_its_settings_and_reports(watcher: Watcher, monkeypatc
     assert result == {"watched": 0, "silent": [], "alerted": [], "cleared": [], "caught_up": False}
     (cursor,) = watcher.watch_items()
     assert cursor["pk"]["S"] == "cursor"
+
+
+def test_a_watch_off_for_weeks_relearns_instead_of_learning_the_pause(watcher: Watcher) -> None:
+    for day in range(8):
+        _shop_day(watcher, day)
+    before = [watcher.run(MONDAY + timedelta(days=7, hours=12)) for _ in range(5)]
+    for day in range(28, 37):  # the alarm was off (SilenceFloorMinutes 0) from day 7 to day 36
+        _shop_day(watcher, day)
+
+    after = [watcher.run(MONDAY + timedelta(days=36, hours=12)) for _ in range(5)]
+
+    assert (before[-1].caught_up, before[-1].watched, before[-1].silent) == (True, 1, [])
+    assert [report.caught_up for report in after] == [False, False, False, True, True]
+    assert [report.alerted for report in after if report.alerted] == []
+    (item,) = [item for item in watcher.watch_items() if item["pk"]["S"] != "cursor"]
+    gaps = json.loads(item["gaps"]["S"])
+    assert gaps
+    assert max(end - start for start, end in gaps) == 12 * 3_600  # nights; nothing of the weeks without reading
+    assert min(start for start, _end in gaps) >= (MONDAY + timedelta(days=29)).timestamp()

@@ -46,10 +46,15 @@ def watch_instances(
         return report
     epoch = now.timestamp()
     after = watches.cursor()
-    after = epoch - READ_LAG - FIRST_READ if after is None else after
+    start_over = after is None or after < epoch - READ_LAG - FIRST_READ
+    if start_over:  # first run, or the watch was off (or failing) for a week: what it knew has gaps, relearn
+        after = epoch - READ_LAG - FIRST_READ
+    assert after is not None
     until = min(math.floor((epoch - READ_LAG) * 1000) / 1000, after + MAX_READ)  # whole ms, as received_at
     activity, connections = _read(events, after, until)
     known = {watch.instance: watch for watch in watches.watches()}
+    if start_over:  # relearn from what is read now, keeping only the last known connection state
+        known = {name: Watch(name, since=after, connection=watch.connection) for name, watch in known.items()}
     for instance in (activity.keys() | connections.keys()) - known.keys():
         first = min(activity.get(instance, []) + [moment for moment, _ in connections.get(instance, [])])
         known[instance] = Watch(instance, since=first)
