@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/hub cli functions/ingest functions/recover tests tools bench
+	$(BIN)/mypy layers/hub cli functions/ingest functions/recover functions/watch examples/consumer/src tests tools bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q
@@ -67,12 +67,14 @@ $(CHECKOV_STAMP): requirements/checkov.txt
 $(TRANSFORMED): template.yaml tools/sam_transform.py $(SAM_STAMP)
 	$(SAM_VENV)/bin/python tools/sam_transform.py template.yaml $@
 
-# sam validate --lint; cfn-lint of the transformed template; sam build (python3.13, arm64); then
+# sam validate --lint (also of the subscriber kit, examples/consumer); cfn-lint of the transformed template;
+# sam build (python3.13, arm64); then
 # tools/smoke_artifact.py imports and invokes the built artifact on python3.13 against moto.
 template-check: $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
 	@$(LAMBDA_ENV) python3.13 -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
 	  echo "python3.13 (the Lambda runtime) is not in $(LAMBDA_PYTHON_BIN) nor on PATH: set LAMBDA_PYTHON_BIN"; exit 1; }
 	timeout 300 $(SAM_VENV)/bin/sam validate --lint
+	cd examples/consumer && timeout 300 ../../$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	timeout 300 $(SAM_VENV)/bin/cfn-lint $(TRANSFORMED)
 	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
 	$(LAMBDA_ENV) timeout 900 $(BIN)/python tools/smoke_artifact.py
@@ -81,7 +83,7 @@ template-check: $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
 # (Metadata: checkov: skip: with a comment, which tests/infrastructure checks).
 security-check: $(CHECKOV_STAMP) $(TRANSFORMED)
 	timeout 300 $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download \
-	  --framework cloudformation secrets -f template.yaml -f $(TRANSFORMED)
+	  --framework cloudformation secrets -f template.yaml -f $(TRANSFORMED) -f examples/consumer/template.yaml
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache

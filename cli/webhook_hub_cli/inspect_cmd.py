@@ -1,7 +1,7 @@
 """``webhook-hub inspect``: show what the hub would make of webhook bodies, without any AWS.
 
 Prints one JSON line per input: the classification, the notification a subscriber would receive (with the
-redacted payload) and the SNS message attributes.
+redacted payload), the e-mail an e-mail subscriber would get, and the SNS message attributes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from webhook_hub.core.classify import Classification, RejectedBody, classify
+from webhook_hub.core.mail import mail_subject, mail_text
 from webhook_hub.core.notification import build_notification, message_attributes
 from webhook_hub.core.redact import redact
 from webhook_hub.core.values import iso_utc
@@ -25,7 +26,7 @@ EXIT_REJECTED = 2
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "inspect",
-        help="classify webhook bodies and show the notification and attributes they would produce",
+        help="classify webhook bodies and show the notification, e-mail and attributes they would produce",
         description="Classify webhook bodies offline. Exits 2 when an input is not JSON or has no 'event'.",
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="a webhook body (JSON); '-' reads stdin")
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
 def inspection(name: str, c: Classification) -> dict[str, Any]:
     """Everything the hub derives from one body; the payload only in redacted form."""
-    notification = build_notification(c, received_at=datetime.now(UTC), payload=redact(c.payload))
+    received_at = datetime.now(UTC)
+    notification = build_notification(c, received_at=received_at, payload=redact(c.payload))
     return {
         "file": name,
         "classification": {
@@ -66,5 +68,6 @@ def inspection(name: str, c: Classification) -> dict[str, Any]:
             "summary": c.summary,
         },
         "notification": notification,
+        "email": {"subject": mail_subject(c), "text": mail_text(c, received_at=received_at)},
         "attributes": message_attributes(c),
     }

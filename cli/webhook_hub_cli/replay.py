@@ -106,7 +106,7 @@ class OneTopic:
 
     def send(self, delivery: Delivery, attributes: Mapping[str, str]) -> str:
         topic_key = delivery.topic_key if self.own_topics else ""
-        return Publisher(self.topic_arn, self.sns).publish(topic_key, delivery.message, attributes)
+        return Publisher(self.topic_arn, self.sns).publish(topic_key, delivery.message, delivery.subject, attributes)
 
 
 @dataclass
@@ -122,7 +122,7 @@ class OneQueue:
 
     def send(self, delivery: Delivery, attributes: Mapping[str, str]) -> str:
         response = self.sqs.send_message(
-            QueueUrl=self.queue_url, MessageBody=delivery.message, MessageAttributes=_queue_attributes(attributes)
+            QueueUrl=self.queue_url, MessageBody=delivery.notification, MessageAttributes=_queue_attributes(attributes)
         )
         return str(response["MessageId"])
 

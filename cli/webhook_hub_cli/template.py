@@ -81,17 +81,19 @@ def with_topics(text: str, keys: list[str]) -> str:
     return f"{head}{_BEGIN}{begin_line}\n{topics_block(keys)}\n{_END}{tail}"
 
 
-def table_definition(template: dict[str, Any], table_name: str) -> dict[str, Any]:
-    """``create_table`` arguments for the events table, as declared."""
-    properties = template["Resources"]["EventsTable"]["Properties"]
-    return {
+def table_definition(template: dict[str, Any], table_name: str, logical_id: str = "EventsTable") -> dict[str, Any]:
+    """``create_table`` arguments for a table of the template (the events table by default), as declared."""
+    properties = template["Resources"][logical_id]["Properties"]
+    definition = {
         "TableName": table_name,
         "BillingMode": properties["BillingMode"],
         "AttributeDefinitions": properties["AttributeDefinitions"],
         "KeySchema": properties["KeySchema"],
-        "GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"],
         "SSESpecification": {"Enabled": properties["SSESpecification"]["SSEEnabled"]},
     }
+    if "GlobalSecondaryIndexes" in properties:
+        definition["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+    return definition
 
 
 def ttl_attribute(template: dict[str, Any]) -> str:

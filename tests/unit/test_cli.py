@@ -25,7 +25,9 @@ def test_inspect_prints_one_json_line_per_file(bodies_dir: Path, capsys: pytest.
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["file"] for line in lines] == files
     first = lines[0]
-    assert set(first) == {"file", "classification", "notification", "attributes"}
+    assert set(first) == {"file", "classification", "notification", "email", "attributes"}
+    assert first["email"]["subject"] == "Webhook Hub: WhatsApp message received (loja-centro)"
+    assert f"webhook-hub show {first['classification']['event_id']}" in first["email"]["text"]
     assert "payload" not in first["classification"]
     assert first["classification"]["event_type"] == "messages.upsert"
     assert first["classification"]["summary"]["phone_jid"] == "5511900000001@s.whatsapp.net"

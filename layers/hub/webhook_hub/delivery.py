@@ -6,16 +6,20 @@ the first delivery, a redelivery or the sweep gets to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
-from webhook_hub.core.notification import message_attributes, notification_json
+from webhook_hub.core.classify import Classification
+from webhook_hub.core.mail import mail_subject, mail_text
+from webhook_hub.core.notification import message_attributes, notification_json, sns_message
 from webhook_hub.core.values import from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
 from webhook_hub.record import Item, classification_of, stored_payload
@@ -27,29 +31,61 @@ AwsError = (BotoCoreError, ClientError)
 class Delivery:
     event_id: str
     topic_key: str
+    notification: str
+    """The notification document (``compact_json``), what queues and Lambdas receive."""
     message: str
+    """What is published (``MessageStructure=json``): the notification, and the short text for e-mail endpoints."""
+    subject: str
+    """The e-mail's subject (SNS shows it to e-mail endpoints and in the envelope of non-raw deliveries)."""
     attributes: dict[str, str]
 
 
+def build_delivery(
+    classification: Classification,
+    *,
+    received_at: datetime,
+    payload_json: str | None,
+    payload_ref: Mapping[str, Any] | None = None,
+    summary_json: str | None = None,
+) -> Delivery:
+    """The one builder of a published message, for the first delivery and every rebuild, so both are the same bytes.
+
+    Arguments as ``notification_json``'s.
+    """
+    notification = notification_json(
+        classification,
+        received_at=received_at,
+        payload_json=payload_json,
+        payload_ref=payload_ref,
+        summary_json=summary_json,
+    )
+    return Delivery(
+        classification.event_id,
+        classification.topic_key,
+        notification,
+        sns_message(notification, mail_text(classification, received_at=received_at)),
+        mail_subject(classification),
+        message_attributes(classification),
+    )
+
+
 def delivery_of(item: Item) -> Delivery:
-    """The notification of a stored event, rebuilt from its item.
+    """The delivery of a stored event, rebuilt from its item.
 
     The item's payload and summary are the JSON texts the first delivery put into its notification, so they go
     into this one as they are, not parsed and serialized again.
     """
-    classification = classification_of(item)
     payload_json = item["payload"]["S"] if "payload" in item else None
     payload_ref = None if payload_json is not None else stored_payload(item)[1]
     received_at = from_iso(item["received_at"]["S"])
     assert received_at is not None, "items always carry received_at"
-    message = notification_json(
-        classification,
+    return build_delivery(
+        classification_of(item),
         received_at=received_at,
         payload_json=payload_json,
         payload_ref=payload_ref,
         summary_json=item["summary"]["S"],
     )
-    return Delivery(classification.event_id, classification.topic_key, message, message_attributes(classification))
 
 
 def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget: Budget) -> bool:
@@ -59,7 +95,7 @@ def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget:
     Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back.
     """
     try:
-        message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.attributes)
+        message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.subject, delivery.attributes)
     except AwsError as error:
         if budget.allows():
             with suppress(*AwsError):  # otherwise the lease runs out by itself

@@ -21,10 +21,9 @@ from webhook_hub.aws.payload_store import PayloadStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.classify import Classification, RejectedBody, classify
-from webhook_hub.core.notification import build_notification, message_attributes, notification_json
 from webhook_hub.core.redact import may_need_redaction, redact, redact_raw
 from webhook_hub.core.values import compact_json
-from webhook_hub.delivery import AwsError, Delivery, deliver, delivery_of
+from webhook_hub.delivery import AwsError, Delivery, build_delivery, deliver, delivery_of
 from webhook_hub.errors import (
     BadBody,
     BodyTooLarge,
@@ -85,10 +84,18 @@ class _Prepared:
     offloaded: bool
 
 
-def _sns_size(message: str, attributes: Mapping[str, str]) -> int:
-    return len(message.encode()) + sum(
-        len(name) + len("String") + len(value.encode()) for name, value in attributes.items()
+def sns_size(delivery: Delivery) -> int:
+    """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
+    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
+    return (
+        len(delivery.message.encode())
+        + len(delivery.subject)
+        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
     )
+
+
+def _fits_sns(delivery: Delivery) -> bool:
+    return sns_size(delivery) < SNS_MESSAGE_LIMIT
 
 
 class Ingest:
@@ -205,7 +212,6 @@ class Ingest:
             classification = replace(classification, summary=redact(classification.summary, tokens))
             summary_json = compact_json(classification.summary)
         payload_json = compact_json(redact(classification.payload, tokens))  # serialized once, for both
-        attributes = message_attributes(classification)
         lease_until, sweep_at = self._lease_and_sweep(now)
         received_at = request.received_at
         common: dict[str, Any] = {
@@ -217,29 +223,27 @@ class Ingest:
         }
         encoded = payload_json.encode()
         if len(encoded) <= self._settings.inline_limit_bytes:
-            message = notification_json(
+            delivery = build_delivery(
                 classification, received_at=received_at, payload_json=payload_json, summary_json=summary_json
             )
             item = build_item(
                 classification, payload_json=payload_json, payload_ref=None, summary_json=summary_json, **common
             )
-            if _sns_size(message, attributes) < SNS_MESSAGE_LIMIT and item_size(item) < DYNAMODB_ITEM_LIMIT:
-                return _Prepared(
-                    item, Delivery(classification.event_id, classification.topic_key, message, attributes), False
-                )
+            if _fits_sns(delivery) and item_size(item) < DYNAMODB_ITEM_LIMIT:
+                return _Prepared(item, delivery, False)
         ref = self._offload(classification.event_id, encoded)
-        message = notification_json(
+        delivery = build_delivery(
             classification, received_at=received_at, payload_json=None, payload_ref=ref, summary_json=summary_json
         )
         item = build_item(classification, payload_json=None, payload_ref=ref, summary_json=summary_json, **common)
-        if _sns_size(message, attributes) >= SNS_MESSAGE_LIMIT or item_size(item) >= DYNAMODB_ITEM_LIMIT:
+        if not _fits_sns(delivery) or item_size(item) >= DYNAMODB_ITEM_LIMIT:
             # Summaries are bounded, so this needs a pathological body; the payload in S3 keeps everything. The
             # instance name is the sender's and unbounded: the notification names it as the item does (key_part).
             trimmed = replace(classification, summary={"truncated": True}, reasons=classification.reasons[:1])
             bounded = replace(trimmed, instance=None if trimmed.instance is None else key_part(trimmed.instance))
-            message = compact_json(build_notification(bounded, received_at=received_at, payload=None, payload_ref=ref))
+            delivery = build_delivery(bounded, received_at=received_at, payload_json=None, payload_ref=ref)
             item = build_item(trimmed, payload_json=None, payload_ref=ref, **common)
-        return _Prepared(item, Delivery(classification.event_id, classification.topic_key, message, attributes), True)
+        return _Prepared(item, delivery, True)
 
     def _offload(self, event_id: str, payload: bytes) -> dict[str, Any]:
         """The key names the content: copies of one event through two webhooks differ (``date_time``), and

@@ -75,6 +75,27 @@ class EventStore:
                 return
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def of_type(self, event_type: str, day: str, after: str, until: str) -> Iterator[dict[str, Any]]:
+        """``received_at``, ``instance`` and ``summary`` of one type's events of one UTC day (``YYYY-MM-DD``) received
+        in (``after``, ``until``] (ISO), oldest first, from the ``ByTypeDay`` index."""
+        arguments: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "ByTypeDay",
+            "KeyConditionExpression": "type_day = :day AND received_at BETWEEN :after AND :until",
+            "ExpressionAttributeValues": {
+                ":day": {"S": f"{event_type}#{day}"},
+                ":after": {"S": after},
+                ":until": {"S": until},
+            },
+            "ProjectionExpression": "received_at, instance, summary",
+        }
+        while True:
+            page = self._client.query(**arguments)
+            yield from (item for item in page["Items"] if item["received_at"]["S"] != after)
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def claim_publish(self, pk: str, now: int, lease_until: int, sweep_at: int) -> Item | None:
         """Take the publish lease of a stored (or failed) event whose previous lease has run out; one attempt more.
 

@@ -17,11 +17,13 @@ class Publisher:
     def topic_arn(self, topic_key: str) -> str:
         return self._prefix + topic_key
 
-    def publish(self, topic_key: str, message: str, attributes: Mapping[str, str]) -> str:
-        """Publish and return SNS's message id."""
+    def publish(self, topic_key: str, message: str, subject: str, attributes: Mapping[str, str]) -> str:
+        """Publish a per-protocol ``message`` (``core.notification.sns_message``) and return SNS's message id."""
         response = self._client.publish(
             TopicArn=self.topic_arn(topic_key),
             Message=message,
+            MessageStructure="json",
+            Subject=subject,
             MessageAttributes={
                 name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
             },

@@ -91,6 +91,13 @@ def notification_json(
     return f'{head[:-1]},"summary":{summary},"payload":{payload},"payload_ref":{reference}}}'
 
 
+def sns_message(notification: str, mail: str) -> str:
+    """The message SNS gets with ``MessageStructure=json``: e-mail endpoints get ``mail``, every other protocol
+    (SQS, Lambda, HTTP, ``email-json``) the notification unchanged. SNS's 256 KB limit is on this text, in which the
+    notification is a JSON string: its quotes and backslashes count twice."""
+    return compact_json({"default": notification, "email": mail})
+
+
 def _head(c: Classification, received_at: datetime) -> dict[str, Any]:
     """Every key of the document before ``summary``, in order."""
     return {
