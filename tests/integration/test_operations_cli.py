@@ -235,7 +235,7 @@ def test_replay_to_a_new_queue_delivers_each_event_once_flagged_as_a_replay(
         assert message["MessageAttributes"]["replay"]["StringValue"] == "true"
         assert message["MessageAttributes"]["instance"]["StringValue"] == "loja-leste"
         event_id = json.loads(message["Body"])["event_id"]
-        assert message["Body"] == delivery_of(before[event_id]).message, "the notification as first published"
+        assert message["Body"] == delivery_of(before[event_id]).notification, "the notification as first published"
     *events, summary = lines
     assert [line["event_id"] for line in events] == stored
     assert {line["outcome"] for line in events} == {"replayed"}

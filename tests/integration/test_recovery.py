@@ -12,13 +12,14 @@ import pytest
 from reliability.fault_proxy import FaultProxy, Rule
 
 from webhook_hub.aws import clients
+from webhook_hub.aws.clients import CALL_BUDGET_SECONDS
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.classify import classify
 from webhook_hub.core.values import compact_json
 from webhook_hub.record import FAILED_PARTITION, build_item
-from webhook_hub.recovery import SweepPolicy, sweep
+from webhook_hub.recovery import CALLS_PER_EVENT, SweepPolicy, sweep
 from webhook_hub_cli import local_aws
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import LambdaContext
@@ -216,18 +217,14 @@ def test_the_sweep_stops_while_the_function_still_has_time(stack: local_aws.Loca
     """Regression: the sweep ran until its batch was done, whatever the function's time left."""
     start = time.time()
     _write_stored(stack, [_call_event(n) for n in range(40)], datetime.fromtimestamp(start, UTC))
-    calls_left = [0]
-
-    def remaining_ms() -> int:
-        """Time for eight events, then less than ``CALLS_PER_EVENT`` calls need."""
-        calls_left[0] += 1
-        return 60_000 if calls_left[0] <= 8 else 10_000
+    clock = SimulatedClock(start, step=1)  # the sweep's start, then every claim, takes a simulated second
+    deadline = start + 8 + CALLS_PER_EVENT * CALL_BUDGET_SECONDS + 1.5  # room for 8 events' worst case, no more
 
     report = sweep(
         _store(stack),
         _publisher(stack),
-        clock=SimulatedClock(start + 1),
-        budget=Budget(remaining_ms),
+        clock=clock,
+        budget=Budget(lambda: int((deadline - clock.now) * 1_000)),
         policy=SweepPolicy(),
     )
 

@@ -171,7 +171,9 @@ class Ingest:
         try:
             tokens = self._tokens()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _SECRET_MISCONFIGURED:
+            answer: Any = error.response
+            denied = answer.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403
+            if denied or answer.get("Error", {}).get("Code") in _SECRET_MISCONFIGURED:
                 raise TokenMisconfigured("the webhook token secret cannot be read by the function") from error
             raise Unavailable("cannot read the webhook token") from error
         except BotoCoreError as error:
