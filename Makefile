@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck unit docs bench clean
 
-$(STAMP): requirements/dev.txt layers/hub/requirements.txt pyproject.toml
+$(STAMP): requirements/dev.txt requirements/cli.txt layers/hub/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements/dev.txt
