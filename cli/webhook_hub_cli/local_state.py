@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ALIVE_TIMEOUT_SECONDS = 2
+ALIVE_TIMEOUT_SECONDS = 5
 
 
 def state_path() -> Path:
@@ -21,11 +21,14 @@ def state_path() -> Path:
 
 
 def answers(webhook_url: str) -> bool:
-    """Whether a hub answers at that URL's ``/health``: portable, and immune to a reused process id."""
+    """Whether a hub answers at that URL: portable, and immune to a reused process id.
+
+    It asks for ``/``, which the local gateway answers itself (``/health`` would wait for a container to start).
+    """
     parts = urlsplit(webhook_url)
     try:
         with urllib.request.urlopen(  # noqa: S310 - our own URL, http on this machine
-            f"{parts.scheme}://{parts.netloc}/health", timeout=ALIVE_TIMEOUT_SECONDS
+            f"{parts.scheme}://{parts.netloc}/", timeout=ALIVE_TIMEOUT_SECONDS
         ) as response:
             return bool(response.status == 200)
     except (OSError, urllib.error.URLError):

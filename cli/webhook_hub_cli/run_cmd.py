@@ -280,6 +280,11 @@ class _GatewayServer(ThreadingHTTPServer):
     request_queue_size = 128
     """Evolution posts every event at once; the default backlog of 5 reset connections in a burst."""
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that hung up before its answer is no error of ours; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def _stop_on_signal(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
