@@ -87,7 +87,8 @@ def _row_with(driver: WebDriver, text: str) -> str:
                 return row.get_attribute("id")
         return None
 
-    row_id: str = _wait(driver).until(found)
+    row_id = _wait(driver).until(found)
+    assert row_id is not None
     return row_id
 
 
