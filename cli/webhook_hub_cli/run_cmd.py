@@ -385,7 +385,6 @@ def run(args: argparse.Namespace) -> int:
         backend = _deployed(args.stack) if args.stack else _embedded(args, data_dir)
         if backend is None:
             return 2
-        threads.append(threading.Thread(target=backend.snapshots.run, args=(stop,), daemon=True))
         containers = ProcessPoolExecutor(
             max_workers=args.containers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -397,6 +396,8 @@ def run(args: argparse.Namespace) -> int:
             _show_history(hub)
             threads.append(threading.Thread(target=_tap, args=(backend.stack, hub, out, args.json, stop), daemon=True))
             threads.append(threading.Thread(target=_schedule_sweeps, args=(hub, stop), daemon=True))
+        # Last, so that it is joined last at a stop: its final snapshot has the other threads' changes.
+        threads.append(threading.Thread(target=backend.snapshots.run, args=(stop,), daemon=True))
         port = gateway_server.server_address[1]
         base_url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::', '') else args.host}:{port}"  # noqa: S104
         webhook_url = f"{base_url}/webhook/{backend.token}"
