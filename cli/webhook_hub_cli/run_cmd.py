@@ -9,6 +9,7 @@ concurrent requests race on DynamoDB exactly as concurrent Lambda containers do.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import multiprocessing
 import os
@@ -365,6 +366,9 @@ def _print_startup(out: TextIO, base_url: str, token: str, data_dir: Path | None
 
 def run(args: argparse.Namespace) -> int:
     out = sys.stdout
+    for stream in (sys.stdout, sys.stderr):  # a console that cannot show an emoji must not stop a line
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     sys.stdout = sys.stderr  # keep stdout for notifications (and, without --json, the startup and event lines)
     try:
         gateway_server = _GatewayServer((args.host, args.port), BaseHTTPRequestHandler)

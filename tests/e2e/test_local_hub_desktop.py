@@ -134,8 +134,8 @@ def _children(pid: int) -> list[int]:
 def test_an_acknowledged_event_survives_a_crash(tmp_path: Path) -> None:
     data = tmp_path / "data"
     hub = start_hub(data)
-    containers = _children(hub.process.pid)
     accepted = json.loads(post(hub.url, _message("Antes da queda"))[1])
+    containers = _children(hub.process.pid)  # started by the first request
     hub.process.kill()  # no clean stop: no last snapshot
     hub.process.wait()
     for pid in containers:
@@ -151,3 +151,17 @@ def test_an_acknowledged_event_survives_a_crash(tmp_path: Path) -> None:
     assert accepted["status"] == "accepted"
     assert again.url == hub.url
     assert listed == [accepted["event_id"]]
+
+
+def test_verbose_shows_the_functions_logs_on_stderr(tmp_path: Path) -> None:
+    hub = start_hub(tmp_path / "data", "--verbose")
+    try:
+        accepted = _status(post(hub.url, _message("Com logs")))
+        hub.next_lines(STARTUP_LINES - 2 + 1)  # no Logs: line; then the event's line
+    finally:
+        hub.stop()
+    logged = [line for line in hub.printed("stderr") if _is_json_object(line)]
+
+    assert accepted == (200, "accepted")
+    assert any(json.loads(line).get("message") == "webhook handled" for line in logged)
+    assert not (tmp_path / "data" / "hub.log").exists()
