@@ -40,11 +40,14 @@ HISTORY_ROWS = 200
 REPLAY_HEADER = "x-webhook-hub-sent-again"
 
 
+def default_data_dir() -> Path:
+    """The user's data directory: ~/.local/share, %LOCALAPPDATA%, ~/Library/Application Support."""
+    return Path(platformdirs.user_data_dir("webhook-hub", appauthor=False))
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help="run the hub locally with an embedded AWS emulator")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"HTTP port on 127.0.0.1 (default {DEFAULT_PORT})"
-    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP port (default {DEFAULT_PORT})")
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)"
     )
@@ -64,10 +67,6 @@ def register(subparsers: Any) -> None:
 
 
 # --- the Lambda side: runs in each worker process ---------------------------------------------------
-
-
-def default_data_dir() -> Path:
-    return Path(platformdirs.user_data_dir("webhook-hub", appauthor=False))
 
 
 def _start_container(environment: dict[str, str], log_path: str | None) -> None:
