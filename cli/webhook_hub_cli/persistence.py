@@ -8,9 +8,9 @@ snapshots the backends of the services the stack uses, whole, to one file.
 
 Durability is by group commit: the gateway answers a webhook only once a snapshot taken after the handler's
 writes is on disk (written to a temporary file, flushed to the disk, then renamed over the old one), so an event
-acknowledged to the sender survives a crash of this process or of the machine. Changes not followed by an
-answer (the tap deleting notifications it showed, a recovery sweep) are saved by the next snapshot, at most
-``IDLE_SNAPSHOT_SECONDS`` later, and at a clean stop.
+acknowledged to the sender survives a crash of this process or of the machine; when the snapshot cannot be
+written (disk full), the answer is 503 and the sender retries. Changes not followed by an answer (the tap
+deleting notifications it showed, a recovery sweep) ask for a snapshot without waiting for it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ SERVICES = ("dynamodb", "s3", "sns", "sqs", "secretsmanager")
 """What the stack creates on the emulator (the secret holds the webhook token)."""
 SNAPSHOT_NAME = "emulator.snapshot"
 FORMAT = 1
-IDLE_SNAPSHOT_SECONDS = 2.0
+STOP_CHECK_SECONDS = 1.0
+RETRY_WRITE_SECONDS = 1.0
 _DUMP_ATTEMPTS = 3
 
 _LOCK = type(threading.Lock())
@@ -42,6 +43,10 @@ _RLOCK = type(threading.RLock())
 
 class SnapshotError(Exception):
     """A snapshot this moto cannot read (another moto version, or a damaged file)."""
+
+
+class NotSaved(Exception):
+    """The snapshot that should hold a change could not be written."""
 
 
 class _Pickler(pickle.Pickler):
@@ -161,6 +166,9 @@ class Snapshots:
         self._condition = threading.Condition()
         self._requested = 0
         self._written = 0
+        self._failed = 0
+        """The last change number whose snapshot failed."""
+        self._failure = ""
         self._stopped = False
 
     @contextmanager
@@ -177,13 +185,15 @@ class Snapshots:
             return self._requested
 
     def commit(self) -> None:
-        """Return once the changes made before this call are on disk."""
+        """Return once the changes made before this call are on disk; raise ``NotSaved`` if they cannot be."""
         if self.path is None:
             return
         target = self.changed()
         with self._condition:
             while self._written < target and not self._stopped:
-                self._condition.wait(timeout=1)
+                if self._failed >= target:
+                    raise NotSaved(self._failure)
+                self._condition.wait(timeout=STOP_CHECK_SECONDS)
 
     def run(self, stop: threading.Event) -> None:
         """The writer thread: one snapshot per batch of changes; a last one when ``stop`` is set."""
@@ -192,13 +202,24 @@ class Snapshots:
         while True:
             with self._condition:
                 while self._written == self._requested and not stop.is_set():
-                    self._condition.wait(timeout=IDLE_SNAPSHOT_SECONDS)
+                    self._condition.wait(timeout=STOP_CHECK_SECONDS)
                 target = self._requested
                 if stop.is_set() and self._written == target:
                     self._stopped = True
                     self._condition.notify_all()
                     return
-            self.write()
+            try:
+                self.write()
+            except OSError as error:
+                with self._condition:
+                    self._failed, self._failure = target, f"cannot write {self.path}: {error.strerror or error}"
+                    self._condition.notify_all()
+                if stop.wait(RETRY_WRITE_SECONDS) and self._written < target:
+                    with self._condition:  # no last snapshot possible: let waiting answers go
+                        self._stopped = True
+                        self._condition.notify_all()
+                    return
+                continue
             with self._condition:
                 self._written = target
                 self._condition.notify_all()

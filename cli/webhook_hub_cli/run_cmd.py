@@ -172,7 +172,12 @@ def _gateway_handler(hub: _Hub, inspector: Inspector | None) -> type[BaseHTTPReq
                 self._answer(404, b'{"message":"Not Found"}', {"content-type": "application/json"})
                 hub.record(404, '{"error":"not_found","reason":"no such route"}', None)
                 return
-            response = hub.invoke(event)
+            try:
+                response = hub.invoke(event)
+            except persistence.NotSaved as error:  # our fault, not the sender's: it retries, and finds the event
+                reason = json.dumps({"error": "state_not_saved", "reason": str(error)})
+                headers = {"content-type": "application/json", "retry-after": "5"}
+                response = {"statusCode": 503, "body": reason, "headers": headers}
             payload = response.get("body") or ""
             self._answer(response["statusCode"], payload.encode(), response.get("headers") or {})
             if event["routeKey"] != "GET /health":
