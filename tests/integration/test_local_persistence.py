@@ -61,8 +61,12 @@ def test_a_snapshot_waits_for_changes_in_progress(tmp_path: Path, stop: threadin
     _writer(snapshots, stop)
     committed = threading.Event()
 
+    def commit() -> None:
+        snapshots.commit()
+        committed.set()
+
     with snapshots.changing():
-        threading.Thread(target=lambda: (snapshots.commit(), committed.set()), daemon=True).start()
+        threading.Thread(target=commit, daemon=True).start()
         assert not committed.wait(0.5), "a snapshot was taken in the middle of a change"
         assert not path.exists()
     assert committed.wait(10)
