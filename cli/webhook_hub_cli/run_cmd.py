@@ -129,7 +129,13 @@ class _Hub:
         return item
 
     def record(self, status: int, body: str, replay_of: int | None) -> None:
-        """The row and the terminal line of one answered request."""
+        """The row and the terminal line of one request; never in the way of its answer."""
+        try:
+            self._record(status, body, replay_of)
+        except Exception as error:  # the stored item unreadable: the sender must still get its answer
+            print(f"webhook-hub: cannot show a request ({type(error).__name__})", file=sys.stderr, flush=True)
+
+    def _record(self, status: int, body: str, replay_of: int | None) -> None:
         answer = activity.answer_of(status, body)
         row: dict[str, Any] = {"time": activity.clock(datetime.now()), "answer": answer, "replay_of": replay_of}
         item = self.stored(answer["event_id"]) if answer.get("event_id") else None
@@ -162,15 +168,15 @@ def _gateway_handler(hub: _Hub, inspector: Inspector | None) -> type[BaseHTTPReq
             length = int(self.headers.get("content-length") or 0)
             if length > API_GATEWAY_PAYLOAD_LIMIT:
                 self.close_connection = True
-                self._answer(413, b'{"message":"Request Entity Too Large"}', {"content-type": "application/json"})
                 hub.record(413, '{"error":"body_too_large"}', None)
+                self._answer(413, b'{"message":"Request Entity Too Large"}', {"content-type": "application/json"})
                 return
             body = self.rfile.read(length) if length else b""
             path, _, query = self.path.partition("?")
             event = http_api_event(self.command, path, self.headers.items(), body, query=query)
             if event is None:
-                self._answer(404, b'{"message":"Not Found"}', {"content-type": "application/json"})
                 hub.record(404, '{"error":"not_found","reason":"no such route"}', None)
+                self._answer(404, b'{"message":"Not Found"}', {"content-type": "application/json"})
                 return
             try:
                 response = hub.invoke(event)
@@ -179,10 +185,10 @@ def _gateway_handler(hub: _Hub, inspector: Inspector | None) -> type[BaseHTTPReq
                 headers = {"content-type": "application/json", "retry-after": "5"}
                 response = {"statusCode": 503, "body": reason, "headers": headers}
             payload = response.get("body") or ""
-            self._answer(response["statusCode"], payload.encode(), response.get("headers") or {})
-            if event["routeKey"] != "GET /health":
+            if event["routeKey"] != "GET /health":  # the line before the answer: lines keep the senders' order
                 replay_of = self.headers.get(REPLAY_HEADER, "")
                 hub.record(response["statusCode"], payload, int(replay_of) if replay_of.isdigit() else None)
+            self._answer(response["statusCode"], payload.encode(), response.get("headers") or {})
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
