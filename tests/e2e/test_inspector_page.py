@@ -141,6 +141,10 @@ def test_events_appear_live_filter_send_again_and_no_secret_in_the_dom(hub: Runn
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "inspector.png"))
     dom = browser.execute_script("return document.documentElement.outerHTML")
+    copied = browser.execute_async_script(  # what Copy URL puts on the clipboard, fetched when clicked
+        "const done = arguments[arguments.length - 1];"
+        "fetch('/inspector/webhook-url').then((r) => r.json()).then((j) => done(j.webhook_url));"
+    )
 
     assert accepted["status"] == "accepted"
     assert browser.current_url == f"{hub.base_url}/", "the token stayed in the address bar"
@@ -157,6 +161,7 @@ def test_events_appear_live_filter_send_again_and_no_secret_in_the_dom(hub: Runn
     assert CANARY_APIKEY not in dom
     assert hub.token not in dom, "the page must not hold the webhook token"
     assert browser.find_element(By.ID, "webhook-url").text.startswith(f"{hub.base_url}/webhook/")
+    assert copied == hub.url
 
 
 def _get(url: str, cookie: str = "") -> tuple[int, str]:
