@@ -252,7 +252,9 @@ def _show_history(hub: _Hub) -> None:
     items.sort(key=lambda item: (item.get("received_at", {}).get("S", ""), item["pk"]["S"]))
     for item in items[-HISTORY_ROWS:]:
         fields = activity.event_fields(item)
-        hub.feed.add({**fields, "time": str(fields.get("received_at") or "")[11:19], "answer": None})
+        received = datetime.fromisoformat(fields["received_at"]) if fields.get("received_at") else None
+        shown = activity.clock(received.astimezone()) if received is not None else ""
+        hub.feed.add({**fields, "time": shown, "answer": None})
 
 
 def _sender_again(hub: _Hub, webhook_url: str, s3: Any) -> Any:

@@ -6,10 +6,12 @@ import contextlib
 import json
 import os
 import signal
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+from webhook_hub_cli.inspector import COOKIE, session_value
 from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
 
 from .local_hub import RunningHub, free_port, start_hub
@@ -106,6 +108,7 @@ def test_a_restart_keeps_the_url_and_the_events_and_fresh_starts_empty(tmp_path:
     second = start_hub(data, port=port)
     try:
         listed_again = _listed(second)
+        shown_again = _first_rows(second, 2)
         redelivered = _status(post(second.url, message))
     finally:
         second.stop()
@@ -117,10 +120,29 @@ def test_a_restart_keeps_the_url_and_the_events_and_fresh_starts_empty(tmp_path:
 
     assert second.url == first.url
     assert sorted(listed_again) == sorted([accepted["event_id"], unclassified["event_id"]])
+    assert {row["event_id"] for row in shown_again} == {accepted["event_id"], unclassified["event_id"]}
+    assert {row["answer"] for row in shown_again} == {None}, "the inspector shows them as stored earlier"
     assert redelivered == (200, "duplicate"), "the dedup record did not survive the restart"
     assert fresh.url != first.url
     assert listed_fresh == []
     assert (data / "emulator.snapshot.previous").exists(), "--fresh threw the old state away"
+
+
+def _first_rows(hub: RunningHub, count: int) -> list[dict[str, Any]]:
+    """The first rows the inspector's event stream sends a page that opens now."""
+    request = urllib.request.Request(  # noqa: S310 - the local hub
+        f"{hub.base_url}/inspector/stream", headers={"cookie": f"{COOKIE}={session_value(hub.token)}"}
+    )
+    rows: list[dict[str, Any]] = []
+    with urllib.request.urlopen(request, timeout=10) as stream:  # noqa: S310
+        event = ""
+        while len(rows) < count:
+            line = stream.readline().decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "row":
+                rows.append(json.loads(line.removeprefix("data: ")))
+    return rows
 
 
 def _children(pid: int) -> list[int]:
