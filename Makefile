@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit docs bench clean
+.PHONY: run test lint typecheck unit browser docs bench clean
 
-$(STAMP): requirements/dev.txt layers/hub/requirements.txt pyproject.toml
+$(STAMP): requirements/dev.txt requirements/cli.txt layers/hub/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements/dev.txt
@@ -25,8 +25,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/hub cli functions/ingest functions/recover functions/watch examples/consumer/src tests tools bench
 
-unit: $(STAMP)
+unit: $(STAMP) browser
 	$(BIN)/pytest -n 2 -q
+
+# Debian's Chromium and its driver for the inspector page's browser test (CI starts bare and runs as root).
+browser:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium chromium-driver; }
 
 docs: $(STAMP)
 	$(BIN)/webhook-hub docs

@@ -63,7 +63,7 @@ def _versions(python: str) -> dict[str, str]:
     layer_packages = sorted(
         path.name.removesuffix(".dist-info") for path in smoke_artifact.LAYER_DIR.glob("*.dist-info")
     )
-    runtime = smoke_artifact.pinned(smoke_artifact.DEV_REQUIREMENTS, "boto3")
+    runtime = smoke_artifact.pinned(smoke_artifact.BOTO3_REQUIREMENTS, "boto3")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
     ).stdout.strip()

@@ -89,7 +89,7 @@ def prepare(
     python = smoke_artifact.lambda_python()
     version = smoke_artifact.layer_pydantic_core_version()
     overlay = smoke_artifact.pip_target(python, f"pydantic-core=={version}", "--no-deps")
-    boto3_pin = smoke_artifact.pinned(smoke_artifact.DEV_REQUIREMENTS, "boto3")
+    boto3_pin = smoke_artifact.pinned(smoke_artifact.BOTO3_REQUIREMENTS, "boto3")
     runtime = smoke_artifact.pip_target(python, f"boto3=={boto3_pin}")
     shutil.rmtree(scratch, ignore_errors=True)
     artifacts: dict[str, Artifact] = {}

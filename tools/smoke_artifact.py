@@ -33,7 +33,7 @@ Two things are not the built artifact, on purpose:
   (``pip install --only-binary=:all: --no-deps --target ...``). The script first checks that the
   layer's own build is the aarch64 CPython 3.13 one.
 - ``boto3``: the Lambda runtime provides it, so the layer does not ship it. It is installed into a
-  throwaway target directory at the version pinned in ``requirements/dev.txt`` (the one the tests
+  throwaway target directory at the version pinned in ``requirements/cli.txt`` (the one the tests
   use) and put last on ``sys.path``, where the runtime's copy sits.
 
 Both are cached under ``.aws-sam/smoke-deps`` (ignored by git), so only the first run downloads.
@@ -64,7 +64,7 @@ FUNCTION_DIR = BUILD / "IngestFunction"
 LAYER_DIR = BUILD / "HubLayer" / "python"
 DEPS_CACHE = ROOT / ".aws-sam" / "smoke-deps"
 HEALTH_EVENT = ROOT / "events" / "apigw" / "health.json"
-DEV_REQUIREMENTS = ROOT / "requirements" / "dev.txt"
+BOTO3_REQUIREMENTS = ROOT / "requirements" / "cli.txt"
 
 PIP_TIMEOUT_SECONDS = 300
 CHILD_TIMEOUT_SECONDS = 120
@@ -384,7 +384,7 @@ def smoke() -> None:
     python = lambda_python()
     pydantic_core_version = layer_pydantic_core_version()
     overlay = pip_target(python, f"pydantic-core=={pydantic_core_version}", "--no-deps")
-    runtime = pip_target(python, f"boto3=={pinned(DEV_REQUIREMENTS, 'boto3')}")
+    runtime = pip_target(python, f"boto3=={pinned(BOTO3_REQUIREMENTS, 'boto3')}")
 
     server, endpoint_url = local_aws.start_emulator()
     try:

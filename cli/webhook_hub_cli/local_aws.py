@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from webhook_hub_cli import template as stack_template
 
@@ -102,21 +103,47 @@ def _resolve(value: Any, physical: dict[str, str], template: dict[str, Any], pse
     return str(value)
 
 
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def provision(endpoint_url: str, stack_name: str = "webhook-hub-local", *, tap: bool = True) -> LocalStack:
-    """Create the stack's table, bucket, secret and topics on the emulator at ``endpoint_url``."""
+    """Create the stack's table, bucket, secret and topics on the emulator at ``endpoint_url``.
+
+    What exists already (an emulator restored from a snapshot) is kept as it is, the token's secret included.
+    """
     template = stack_template.load()
     table_name, bucket_name = f"{stack_name}-events", f"{stack_name}-payloads"
     dynamodb = client("dynamodb", endpoint_url)
-    dynamodb.create_table(**stack_template.table_definition(template, table_name))
-    dynamodb.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"AttributeName": stack_template.ttl_attribute(template), "Enabled": True},
-    )
-    client("s3", endpoint_url).create_bucket(Bucket=bucket_name)
-    token = secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
-    secret = client("secretsmanager", endpoint_url).create_secret(
-        Name=f"{stack_name}-webhook-token", SecretString=json.dumps({"current": token, "previous": ""})
-    )
+    try:
+        dynamodb.create_table(**stack_template.table_definition(template, table_name))
+    except ClientError as error:
+        if _error_code(error) != "ResourceInUseException":
+            raise
+    else:
+        dynamodb.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"AttributeName": stack_template.ttl_attribute(template), "Enabled": True},
+        )
+    try:
+        client("s3", endpoint_url).create_bucket(Bucket=bucket_name)
+    except ClientError as error:
+        if _error_code(error) != "BucketAlreadyOwnedByYou":
+            raise
+    secrets_manager = client("secretsmanager", endpoint_url)
+    secret_name = f"{stack_name}-webhook-token"
+    try:
+        secret = secrets_manager.create_secret(
+            Name=secret_name,
+            SecretString=json.dumps(
+                {"current": secrets.token_urlsafe(30).replace("-", "x").replace("_", "y"), "previous": ""}
+            ),
+        )
+    except ClientError as error:
+        if _error_code(error) != "ResourceExistsException":
+            raise
+        secret = secrets_manager.describe_secret(SecretId=secret_name)
+    token = json.loads(secrets_manager.get_secret_value(SecretId=secret["ARN"])["SecretString"])["current"]
     physical = {"EventsTable": table_name, "PayloadBucket": bucket_name, "WebhookToken": secret["ARN"]}
     pseudo = {
         "AWS::Partition": "aws",

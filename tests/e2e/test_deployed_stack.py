@@ -76,7 +76,7 @@ def test_run_stack_serves_the_real_handler_with_the_deployed_configuration(
     environment, stack = deployed
     environment = {**environment, "WEBHOOK_HUB_STATE": os.path.join(tmp_path, "state.json")}
     process = subprocess.Popen(
-        [CLI, "run", "--stack", STACK, "--port", str(free_port()), "--containers", "1"],
+        [CLI, "run", "--stack", STACK, "--port", str(free_port()), "--containers", "1", "--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,81 +19,38 @@ from webhook_hub.core.catalog import UNCLASSIFIED_TOPIC_KEY, lookup
 from webhook_hub_cli.apigw import LAMBDA_INVOKE_LIMIT, REQUEST_TOO_LARGE
 from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
 
-CLI = str(Path(sys.executable).with_name("webhook-hub"))
+from .local_hub import CLI, START_TIMEOUT, RunningHub, free_port, start_hub
+
+__all__ = ["CLI", "START_TIMEOUT", "free_port"]  # test_deployed_stack takes them from here
 APIKEY_IN_SAMPLES = "FAKE-INSTANCE-TOKEN"
-START_TIMEOUT = 60
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
 class LocalHub:
-    process: subprocess.Popen[str]
-    url: str
-    environment: dict[str, str]
-    lines: queue.Queue[dict[str, Any]] = field(default_factory=queue.Queue)
+    """`webhook-hub run --json`: every stdout line must be one JSON object (a notification)."""
+
+    def __init__(self, running: RunningHub) -> None:
+        self.running = running
+        self.url = running.url
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [CLI, *args], capture_output=True, text=True, timeout=120, env=self.environment, check=False
-        )
+        return self.running.cli(*args)
 
     def notifications(self, count: int, timeout: float = 30) -> list[dict[str, Any]]:
         """Exactly the next ``count`` notification lines (fails on a timeout)."""
-        deadline = time.monotonic() + timeout
-        received: list[dict[str, Any]] = []
-        while len(received) < count:
-            received.append(self.lines.get(timeout=max(0.01, deadline - time.monotonic())))
-        return received
+        return [json.loads(line) for line in self.running.next_lines(count, timeout=timeout)]
 
     def no_more_notifications(self, settle: float = 1.5) -> bool:
         time.sleep(settle)
-        return self.lines.empty()
-
-
-def _read_stdout(process: subprocess.Popen[str], lines: queue.Queue[dict[str, Any]]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.put(json.loads(line))  # anything but one JSON object per line fails here
+        return self.running.stdout.empty()
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
-    environment = {**os.environ, "WEBHOOK_HUB_STATE": str(tmp_path_factory.mktemp("hub") / "state.json")}
-    process = subprocess.Popen(
-        [CLI, "run", "--json", "--port", str(free_port()), "--containers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-    )
+    running = start_hub(tmp_path_factory.mktemp("hub") / "data", "--json")
     try:
-        assert process.stderr is not None
-        url = ""
-        deadline = time.monotonic() + START_TIMEOUT
-        while not url and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            if not line and process.poll() is not None:
-                break
-            if line.startswith("Webhook URL: "):
-                url = line.removeprefix("Webhook URL: ").strip()
-        assert url, "the hub did not print its Webhook URL"
-        threading.Thread(target=lambda: [None for _ in process.stderr or []], daemon=True).start()  # drain logs
-        started = LocalHub(process, url, environment)
-        threading.Thread(target=_read_stdout, args=(process, started.lines), daemon=True).start()
-        yield started
+        yield LocalHub(running)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        running.stop()
 
 
 def _answers(completed: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
@@ -238,7 +191,9 @@ def test_a_replay_stopped_with_ctrl_c_resumes_without_duplicates(hub: LocalHub, 
     hub.notifications(len(stored))
     command = [CLI, "replay", "--instance", instance, "--rate", "2", "--checkpoint", str(tmp_path / "r.json"), "--json"]
 
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub.environment)
+    first = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub.running.environment
+    )
     assert first.stdout is not None
     assert json.loads(first.stdout.readline())["outcome"] == "replayed"
     first.send_signal(signal.SIGINT)
@@ -265,7 +220,7 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         completed = subprocess.run(
-            [CLI, "run", "--port", str(port)],
+            [CLI, "run", "--port", str(port), "--data-dir", str(tmp_path / "data")],
             capture_output=True,
             text=True,
             timeout=60,
