@@ -50,6 +50,7 @@ def deployed() -> Iterator[tuple[dict[str, str], local_aws.LocalStack]]:
             "IngestFunctionName": function["FunctionName"],
             "TokenSecretArn": stack.environment["TOKEN_SECRET_ID"],
             "EventsTableName": stack.table_name,
+            "TopicArnPrefix": stack.environment["TOPIC_ARN_PREFIX"],
         }
         template = {
             "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -105,6 +106,7 @@ def test_run_stack_serves_the_real_handler_with_the_deployed_configuration(
     assert url.endswith(f"/webhook/{stack.token}")
     assert (accepted[0], json.loads(accepted[1])["status"]) == (200, "accepted")
     assert (refused[0], json.loads(refused[1])["error"]) == (403, "instance_not_allowed")
+    assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [row["event_id"] for row in rows] == [json.loads(accepted[1])["event_id"]]
     assert rows[0]["state"] == "published"
