@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/hub cli functions/ingest functions/recover tests tools bench
+	$(BIN)/mypy layers/hub cli functions/ingest functions/recover functions/dispatch functions/forward tests tools bench
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q

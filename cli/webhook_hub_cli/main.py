@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import docs_cmd, events_cmd, inspect_cmd, run_cmd, send_cmd
+from . import destinations_cmd, docs_cmd, events_cmd, inspect_cmd, run_cmd, send_cmd
 
-COMMANDS = (run_cmd, send_cmd, events_cmd, inspect_cmd, docs_cmd)
+COMMANDS = (run_cmd, send_cmd, events_cmd, inspect_cmd, destinations_cmd, docs_cmd)
 """Each module exposes ``register(subparsers)``, which adds its parser and sets ``func(args) -> exit code``."""
 
 

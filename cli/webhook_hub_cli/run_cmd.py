@@ -20,7 +20,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
-from webhook_hub_cli import local_aws
+from webhook_hub_cli import local_aws, local_event_sources
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import API_GATEWAY_PAYLOAD_LIMIT, LambdaContext, http_api_event
 from webhook_hub_cli.local_state import LocalHubState
@@ -223,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
         gateway_server.RequestHandlerClass = _gateway_handler(containers)
         if not args.stack:  # a deployed stack runs its own sweep
             threads.append(threading.Thread(target=_schedule_sweeps, args=(containers, stop), daemon=True))
+            # ... and its own forwarding to destinations (the dispatch and forward functions' event sources)
+            threads += local_event_sources.destination_threads(endpoint_url, stack.stack_name, containers, stop)
         port = gateway_server.server_address[1]
         webhook_url = f"http://127.0.0.1:{port}/webhook/{token}"
         LocalHubState(webhook_url, endpoint_url, table_name, os.getpid()).save()

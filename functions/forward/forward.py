@@ -54,6 +54,7 @@ _METRIC_OF_STEP = {
 
 def _record_metrics(outcomes: Sequence[Forwarded]) -> None:
     """Per destination: attempts, latency, delivered, retried, parked (EMF, one document per destination)."""
+    metrics.add_metric(name="ForwardTasks", unit=MetricUnit.Count, value=len(outcomes))
     for outcome in outcomes:
         name = _METRIC_OF_STEP.get(outcome.step.action)
         if name is None:

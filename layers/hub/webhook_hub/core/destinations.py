@@ -68,13 +68,16 @@ class DestinationFilter:
         return ("event_types", "instances", "directions", "chat_types", "message_kinds")
 
 
+ANY_EVENT = DestinationFilter()
+
+
 @dataclass(frozen=True, slots=True)
 class Destination:
     destination_id: str
     url: str
     secret_id: str
     """Where the signing secret is (a Secrets Manager id); never the secret itself."""
-    filter: DestinationFilter = DestinationFilter()
+    filter: DestinationFilter = ANY_EVENT
     header_names: tuple[str, ...] = ()
     """The static headers' names; their values may be credentials, so they live in the secret with the key."""
     body_format: str = FORMAT_EVOLUTION

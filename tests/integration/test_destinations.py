@@ -1,0 +1,398 @@
+"""Forwarding to the users' own servers, against moto (real SQS FIFO, DynamoDB, Secrets Manager, SNS) and HTTP
+servers on 127.0.0.1.
+
+Events enter through the real ingest handler and reach the intake queue through SNS. ``Engine`` plays Lambda's
+SQS event sources for the dispatch and forward code, on a simulated clock: when the forwarder delays a task by N
+seconds, the engine moves the clock N seconds on and makes the task visible again, as SQS would by then.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from webhook_hub.aws.event_store import EventStore
+from webhook_hub.aws.payload_store import PayloadStore
+from webhook_hub.core.destinations import (
+    DAY,
+    FORMAT_NOTIFICATION,
+    STEP_DONE,
+    STEP_RETRY,
+    Destination,
+    DestinationFilter,
+    RetryPolicy,
+)
+from webhook_hub.destinations.dispatch import DestinationCatalog, dispatch
+from webhook_hub.destinations.forward import Forwarded, Forwarder, batch_response
+from webhook_hub.destinations.parked import list_parked, redrive
+from webhook_hub_cli import local_aws
+from webhook_hub_cli.apigw import LambdaContext
+from webhook_hub_cli.destinations_cmd import DestinationError, Hub, add_destination, local_hub
+from webhook_hub_cli.local_event_sources import lambda_event, receive, settle
+from webhook_hub_cli.local_state import LocalHubState
+from webhook_hub_cli.main import main
+
+from .conftest import invoke, sample
+from .receivers import Received, receiver
+
+
+class Clock:
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Engine:
+    stack: local_aws.LocalStack
+    clock: Clock
+    private_network: bool = True
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    alerts: list[tuple[str, str]] = field(default_factory=list)
+    outcomes: list[Forwarded] = field(default_factory=list)
+    waiting: list[tuple[float, str]] = field(default_factory=list)
+    """(due time, receipt handle) of each delayed task."""
+
+    def __post_init__(self) -> None:
+        self.hub = local_hub(self.stack.endpoint_url, self.stack.stack_name)
+        self.sqs = self.hub.sqs
+        self.forwarder = Forwarder(
+            destinations=self.hub.store(),
+            secrets=self.hub.secrets(),
+            events=EventStore(self.stack.table_name, local_aws.client("dynamodb", self.stack.endpoint_url)),
+            payloads=PayloadStore(self.stack.bucket_name, local_aws.client("s3", self.stack.endpoint_url)),
+            queue=self.hub.queue(),
+            alert=lambda subject, text: self.alerts.append((subject, text)),
+            policy=self.policy,
+            private_network=self.private_network,
+            clock=self.clock,
+            jitter=random.Random(5).random,
+        )
+
+    def dispatch(self) -> int:
+        """Every waiting notification through the dispatch code; returns the tasks queued."""
+        queued = 0
+        catalog = DestinationCatalog(self.hub.store(), ttl=0)
+        while messages := receive(self.sqs, self.hub.resources.intake_queue_url, wait_seconds=0):
+            report = dispatch(
+                lambda_event(messages, "")["Records"], catalog.enabled, self.hub.queue(), now=self.clock()
+            )
+            settle(
+                self.sqs,
+                self.hub.resources.intake_queue_url,
+                messages,
+                {"batchItemFailures": [{"itemIdentifier": m} for m in report.failed_records]},
+            )
+            queued += report.tasks
+        return queued
+
+    def forward(self) -> None:
+        """Every task receivable now, batch by batch, through the forward code."""
+        url = self.hub.resources.delivery_queue_url
+        while messages := receive(self.sqs, url, wait_seconds=0):
+            outcomes = self.forwarder.handle(lambda_event(messages, "")["Records"])
+            settle(self.sqs, url, messages, batch_response(outcomes))
+            receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+            for outcome in outcomes:
+                if outcome.step.action == STEP_RETRY:
+                    self.waiting.append((self.clock() + outcome.step.delay_seconds, receipts[outcome.message_id]))
+            self.outcomes += outcomes
+
+    def run(self, *, on_tick: Callable[[float], None] = lambda _now: None, max_rounds: int = 2_000) -> None:
+        """Dispatch, then forward until nothing waits: time jumps to the next due retry each round."""
+        self.dispatch()
+        for _ in range(max_rounds):
+            self.forward()
+            if not self.waiting:
+                return
+            self.clock.now = max(self.clock.now, min(due for due, _receipt in self.waiting))
+            on_tick(self.clock.now)
+            due = [receipt for when, receipt in self.waiting if when <= self.clock.now]
+            self.waiting = [(when, receipt) for when, receipt in self.waiting if when > self.clock.now]
+            for receipt in due:  # time has passed: SQS shows the task again
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.hub.resources.delivery_queue_url, ReceiptHandle=receipt, VisibilityTimeout=0
+                )
+        raise AssertionError("forwarding did not settle")
+
+
+def message(chat: str, number: int, *, from_me: bool = False, text: str = "oi") -> dict[str, Any]:
+    body = copy.deepcopy(sample("messages-upsert.json"))
+    body["data"]["key"].update(remoteJid=chat, fromMe=from_me, id=f"MSG{chat[:6]}{number:04d}")
+    body["data"]["message"] = {"conversation": f"{text} {number}"}
+    body["date_time"] = f"2026-01-01T09:{number // 60:02d}:{number % 60:02d}.000Z"
+    return body
+
+
+def add(hub: Hub, destination_id: str, url: str, **options: Any) -> str:
+    """A destination through the CLI's code; returns its signing secret."""
+    _destination, secret = add_destination(hub, destination_id, url, **options)
+    return secret
+
+
+def key_ids(requests: list[Received]) -> list[str]:
+    return [request.json()["data"]["key"]["id"] for request in requests]
+
+
+@pytest.fixture
+def engine(stack: local_aws.LocalStack) -> Engine:
+    return Engine(stack, Clock(time.time()))
+
+
+def test_an_event_reaches_three_destinations_exactly_as_filtered(engine: Engine) -> None:
+    with receiver() as everything, receiver() as inbound_text, receiver() as connection:
+        add(engine.hub, "everything", everything.url)
+        inbound_secret = add(
+            engine.hub,
+            "inbound-text",
+            inbound_text.url,
+            chosen=DestinationFilter(directions=frozenset({"inbound"}), message_kinds=frozenset({"text"})),
+            body_format=FORMAT_NOTIFICATION,
+            headers={"Authorization": "Bearer receiver-token"},
+        )
+        add(
+            engine.hub,
+            "connection",
+            connection.url,
+            chosen=DestinationFilter(event_types=frozenset({"connection.update"})),
+        )
+        posted = [message("5511900000002@s.whatsapp.net", 1), message("5511900000002@s.whatsapp.net", 2, from_me=True)]
+        posted.append(sample("connection-update.json"))
+        for body in posted:
+            assert invoke(engine.stack, body).status == 200
+
+        engine.run()
+
+    assert [request.json()["event"] for request in everything.requests] == [
+        "messages.upsert",
+        "messages.upsert",
+        "connection.update",
+    ]
+    first = everything.requests[0].json()
+    assert first["data"] == posted[0]["data"]  # the body as posted, redacted
+    assert first["apikey"] != posted[0]["apikey"]
+    (notification,) = inbound_text.bodies()
+    assert notification["summary"]["direction"] == "inbound"
+    assert notification["payload"]["data"]["key"]["id"] == posted[0]["data"]["key"]["id"]
+    (request,) = inbound_text.requests
+    assert request.headers["authorization"] == "Bearer receiver-token"
+    assert request.headers["webhook-id"] == notification["event_id"]
+    assert Webhook(inbound_secret).verify(request.body, request.headers) == notification
+    assert [body["event"] for body in connection.bodies()] == ["connection.update"]
+    assert all(outcome.step.action == STEP_DONE for outcome in engine.outcomes)
+    assert len(engine.outcomes) == 5
+
+
+def test_a_destination_down_for_a_simulated_day_gets_every_event_afterwards_in_per_chat_order(engine: Engine) -> None:
+    start = engine.clock.now
+    chats = ["5511900000001@s.whatsapp.net", "5511900000002@s.whatsapp.net", "120363000000000001@g.us"]
+    posted = [message(chats[n % 3], n) for n in range(15)]
+    down = {"until": start + DAY}
+    with receiver(lambda _request: 200 if engine.clock.now >= down["until"] else 503) as horse:
+        add(engine.hub, "horse", horse.url)
+        for body in posted:
+            assert invoke(engine.stack, body).status == 200
+
+        engine.run()
+
+    delivered = horse.accepted()
+    assert sorted(key_ids(delivered)) == sorted(body["data"]["key"]["id"] for body in posted)
+    for chat in chats:
+        sent = [body["data"]["key"]["id"] for body in posted if body["data"]["key"]["remoteJid"] == chat]
+        got = [r.json()["data"]["key"]["id"] for r in delivered if r.json()["data"]["key"]["remoteJid"] == chat]
+        assert got == sent, chat
+    assert engine.clock.now >= start + DAY
+    assert engine.clock.now <= start + DAY + engine.policy.cap_seconds
+    assert list_parked(engine.hub.queue()) == []
+    retried = [o for o in engine.outcomes if o.step.action == STEP_RETRY]
+    assert len({o.event_id for o in retried}) == 3  # only each chat's head was tried while the server was down
+
+
+def test_500_forever_is_parked_after_the_retry_window_and_redrive_delivers_it(engine: Engine) -> None:
+    start = engine.clock.now
+    broken = {"on": True}
+    with receiver(lambda _request: 500 if broken["on"] else 204) as server:
+        add(engine.hub, "broken", server.url)
+        assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+
+        engine.run()
+
+        (parked,) = list_parked(engine.hub.queue())
+        assert parked.task.destination_id == "broken"
+        assert "retry window ended" in parked.reason
+        assert "HTTP 500" in parked.reason
+        assert start + engine.policy.window_seconds <= engine.clock.now < start + engine.policy.window_seconds + 60
+        attempts_while_broken = len(server.requests)
+        assert 90 < attempts_while_broken < 150
+
+        broken["on"] = False
+        engine.sqs.change_message_visibility(
+            QueueUrl=engine.hub.resources.parked_queue_url, ReceiptHandle=parked.receipt, VisibilityTimeout=0
+        )
+        (queued,) = redrive(engine.hub.queue(), now=engine.clock.now)
+        engine.forward()
+
+    assert queued.task.event_id == parked.task.event_id
+    assert len(server.requests) == attempts_while_broken + 1
+    assert server.requests[-1].headers["webhook-id"] == parked.task.event_id
+    assert engine.outcomes[-1].step.action == STEP_DONE
+    assert list_parked(engine.hub.queue()) == []
+
+
+def test_410_gone_disables_the_destination_alerts_and_parks_its_events(engine: Engine) -> None:
+    with receiver(lambda _request: 410) as gone, receiver() as alive:
+        add(engine.hub, "gone", gone.url)
+        add(engine.hub, "alive", alive.url)
+        for number in range(3):
+            assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", number)).status == 200
+
+        engine.run()
+
+    assert len(gone.requests) == 1  # its other events are parked without another attempt
+    assert len(alive.requests) == 3
+    destination = engine.hub.store().get("gone")
+    assert destination is not None
+    assert not destination.enabled
+    assert "410" in (destination.disabled_reason or "")
+    ((subject, _text),) = engine.alerts
+    assert "gone" in subject
+    parked = list_parked(engine.hub.queue(), "gone")
+    assert len(parked) == 3
+    assert all("410" in p.reason or "disabled" in p.reason for p in parked)
+
+
+def test_a_dead_destination_does_not_delay_another(engine: Engine) -> None:
+    with receiver(lambda _request: 503) as dead, receiver() as alive:
+        add(engine.hub, "dead", dead.url)
+        add(engine.hub, "alive", alive.url)
+        for number in range(12):
+            assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", number)).status == 200
+
+        engine.dispatch()
+        engine.forward()  # one pass, no time passes
+
+    assert len(alive.requests) == 12
+    assert len(dead.requests) == 1  # its chat waits behind its head; the other destination's does not
+
+
+def test_the_metadata_address_is_refused(engine: Engine) -> None:
+    with pytest.raises(DestinationError, match="link-local or metadata"):
+        add(engine.hub, "metadata", "http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+    with pytest.raises(DestinationError, match="http and https"):
+        add(engine.hub, "file", "file:///etc/passwd")
+    aws_hub = dataclasses.replace(engine.hub, private_network=False)
+    with pytest.raises(DestinationError, match="private address"):
+        add(aws_hub, "lan", "http://127.0.0.1:9000/resposta")
+    add(aws_hub, "lan", "http://127.0.0.1:9/resposta", internal=True)
+
+    # A destination whose name came to resolve to the metadata address is parked without a connection.
+    secret_id = engine.hub.store().get("lan").secret_id  # type: ignore[union-attr]
+    engine.hub.store().put(Destination("sneaky", "http://169.254.169.254/latest/meta-data/", secret_id))
+    engine.hub.store().set_enabled("lan", False, "test")
+    assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+    engine.run()
+
+    parked = {p.task.destination_id: p.reason for p in list_parked(engine.hub.queue())}
+    assert "link-local or metadata" in parked["sneaky"]
+    assert parked["sneaky"].startswith("refused")
+
+
+def test_a_large_body_is_forwarded_from_s3_as_posted(engine: Engine) -> None:
+    body = message("5511900000002@s.whatsapp.net", 1, text="x" * 300_000)
+    with receiver() as server:
+        add(engine.hub, "horse", server.url)
+        assert invoke(engine.stack, body).status == 200
+
+        engine.run()
+
+    (request,) = server.requests
+    assert request.json()["data"] == body["data"]
+
+
+# --- through the Lambda handlers and the CLI, on real time ---------------------------------------------------
+
+
+@pytest.fixture
+def handlers(stack: local_aws.LocalStack) -> Iterator[tuple[Any, Any]]:
+    import dispatch as dispatch_function
+    import forward as forward_function
+
+    for cached in (dispatch_function._catalog, dispatch_function._queue, forward_function.forwarder):
+        cached.cache_clear()
+    yield dispatch_function, forward_function
+    for cached in (dispatch_function._catalog, dispatch_function._queue, forward_function.forwarder):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def local_state(stack: local_aws.LocalStack, tmp_path: Path) -> Iterator[None]:
+    previous = os.environ.get("WEBHOOK_HUB_STATE")
+    os.environ["WEBHOOK_HUB_STATE"] = str(tmp_path / "local.json")
+    LocalHubState("http://127.0.0.1:1/webhook/x", stack.endpoint_url, stack.table_name, os.getpid()).save()
+    yield
+    if previous is None:
+        os.environ.pop("WEBHOOK_HUB_STATE", None)
+    else:
+        os.environ["WEBHOOK_HUB_STATE"] = previous
+
+
+def run_handler(stack: local_aws.LocalStack, function: Any, queue_url: str) -> dict[str, Any]:
+    sqs = local_aws.client("sqs", stack.endpoint_url)
+    messages = receive(sqs, queue_url, wait_seconds=0)
+    response: dict[str, Any] = function.lambda_handler(lambda_event(messages, ""), LambdaContext())
+    settle(sqs, queue_url, messages, response)
+    return response
+
+
+def test_the_cli_manages_destinations_and_the_functions_deliver_signed_events(
+    stack: local_aws.LocalStack, handlers: tuple[Any, Any], local_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dispatch_function, forward_function = handlers
+    resources = local_aws.local_destination_resources(stack.endpoint_url, stack.stack_name)
+    with receiver(path="/resposta") as horse:
+        assert (
+            main(
+                ["destinations", "add", "horse", horse.url, "--event", "MESSAGES_UPSERT", "--header", "X-Loja: centro"]
+            )
+            == 0
+        )
+        added = capsys.readouterr().out
+        secret = added.split("Signing secret (shown once; verify webhook-signature with it): ")[1].strip()
+        assert main(["destinations", "list"]) == 0
+        (listed,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert main(["destinations", "test", "horse"]) == 0
+        assert capsys.readouterr().out.startswith("ok HTTP 200")
+
+        assert invoke(stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+        assert invoke(stack, sample("connection-update.json")).status == 200
+        assert run_handler(stack, dispatch_function, resources.intake_queue_url) == {"batchItemFailures": []}
+        assert run_handler(stack, forward_function, resources.delivery_queue_url) == {"batchItemFailures": []}
+        capsys.readouterr()  # the functions' logs and metrics
+
+        assert main(["destinations", "remove", "horse"]) == 0
+        assert main(["destinations", "list"]) == 0
+        assert capsys.readouterr().out == ""
+
+    assert listed["filter"] == {"event_types": ["messages.upsert"]}
+    assert listed["headers"] == ["X-Loja"]
+    assert secret not in json.dumps(
+        local_aws.client("dynamodb", stack.endpoint_url).scan(TableName=resources.table_name)
+    )
+    test_request, event_request = horse.requests
+    assert Webhook(secret).verify(test_request.body, test_request.headers)["event"] == "webhook-hub.test"
+    assert Webhook(secret).verify(event_request.body, event_request.headers)["event"] == "messages.upsert"
+    assert event_request.headers["x-loja"] == "centro"
+    assert event_request.path == "/resposta"
