@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from webhook_hub.aws import clients
 from webhook_hub.aws.destination_store import DestinationSecrets, DestinationStore
@@ -21,6 +21,8 @@ from webhook_hub.destinations.forward import Forwarded, Forwarder, batch_respons
 
 logger = Logger()
 metrics = Metrics()
+per_destination = EphemeralMetrics()
+"""The per-destination metrics have a dimension the others must not get: their own EMF document, as in app.py."""
 
 PRIVATE_NETWORK_ALLOWED = "allowed"
 """``DESTINATIONS_PRIVATE_NETWORK`` on the local hub only: every destination may reach this machine and its LAN."""
@@ -59,11 +61,18 @@ def _record_metrics(outcomes: Sequence[Forwarded]) -> None:
         name = _METRIC_OF_STEP.get(outcome.step.action)
         if name is None:
             continue
-        with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
-            metric.add_dimension(name="destination", value=outcome.destination_id)
+        try:
+            per_destination.add_dimension(name="destination", value=outcome.destination_id)
+            per_destination.add_metric(name=name, unit=MetricUnit.Count, value=1)
             if outcome.result is not None:
-                metric.add_metric(name="ForwardAttempts", unit=MetricUnit.Count, value=1)
-                metric.add_metric(name="ForwardLatency", unit=MetricUnit.Milliseconds, value=outcome.result.elapsed_ms)
+                per_destination.add_metric(name="ForwardAttempts", unit=MetricUnit.Count, value=1)
+                per_destination.add_metric(
+                    name="ForwardLatency", unit=MetricUnit.Milliseconds, value=outcome.result.elapsed_ms
+                )
+            per_destination.flush_metrics()  # prints this destination's document and clears the object
+        except BaseException:
+            per_destination.clear_metrics()  # nothing half-built may reach the next document
+            raise
         if outcome.step.action in (STEP_PARK, STEP_DISABLE):
             metrics.add_metric(name="ForwardParked", unit=MetricUnit.Count, value=1)
             logger.warning(

@@ -380,12 +380,16 @@ def test_the_cli_manages_destinations_and_the_functions_deliver_signed_events(
         assert invoke(stack, sample("connection-update.json")).status == 200
         assert run_handler(stack, dispatch_function, resources.intake_queue_url) == {"batchItemFailures": []}
         assert run_handler(stack, forward_function, resources.delivery_queue_url) == {"batchItemFailures": []}
-        capsys.readouterr()  # the functions' logs and metrics
+        documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
 
         assert main(["destinations", "remove", "horse"]) == 0
         assert main(["destinations", "list"]) == 0
         assert capsys.readouterr().out == ""
 
+    (per_destination,) = [document for document in documents if "ForwardDelivered" in document]
+    assert per_destination["destination"] == "horse"
+    assert per_destination["ForwardAttempts"] == [1.0]
+    assert per_destination["ForwardLatency"][0] >= 0
     assert listed["filter"] == {"event_types": ["messages.upsert"]}
     assert listed["headers"] == ["X-Loja"]
     assert secret not in json.dumps(
