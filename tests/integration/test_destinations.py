@@ -239,9 +239,7 @@ def test_500_forever_is_parked_after_the_retry_window_and_redrive_delivers_it(en
         assert 90 < attempts_while_broken < 150
 
         broken["on"] = False
-        engine.sqs.change_message_visibility(
-            QueueUrl=engine.hub.resources.parked_queue_url, ReceiptHandle=parked.receipt, VisibilityTimeout=0
-        )
+        assert redrive(engine.hub.queue(), now=engine.clock.now, destination_id="another") == []
         (queued,) = redrive(engine.hub.queue(), now=engine.clock.now)
         engine.forward()
 
@@ -252,7 +250,9 @@ def test_500_forever_is_parked_after_the_retry_window_and_redrive_delivers_it(en
     assert list_parked(engine.hub.queue()) == []
 
 
-def test_410_gone_disables_the_destination_alerts_and_parks_its_events(engine: Engine) -> None:
+def test_410_gone_disables_the_destination_alerts_and_parks_its_events(
+    engine: Engine, local_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     with receiver(lambda _request: 410) as gone, receiver() as alive:
         add(engine.hub, "gone", gone.url)
         add(engine.hub, "alive", alive.url)
@@ -272,6 +272,16 @@ def test_410_gone_disables_the_destination_alerts_and_parks_its_events(engine: E
     parked = list_parked(engine.hub.queue(), "gone")
     assert len(parked) == 3
     assert all("410" in p.reason or "disabled" in p.reason for p in parked)
+
+    capsys.readouterr()
+    assert main(["destinations", "parked", "--destination", "gone"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(row["event_id"] for row in listed) == sorted(p.task.event_id for p in parked)
+    assert main(["destinations", "enable", "gone"]) == 0
+    assert engine.hub.store().get("gone").enabled  # type: ignore[union-attr]
+    assert main(["destinations", "redrive", "--destination", "gone"]) == 0
+    assert capsys.readouterr().out == "3 parked deliveries queued again\n"
+    assert list_parked(engine.hub.queue()) == []
 
 
 def test_a_dead_destination_does_not_delay_another(engine: Engine) -> None:

@@ -114,6 +114,17 @@ class TaskQueue:
                     )
                 )
 
+    def show_parked(self, parked: Sequence[Parked]) -> None:
+        """End the hold of parked tasks read but left parked, so the next reader sees them at once."""
+        for start in range(0, len(parked), SQS_BATCH):
+            self._client.change_message_visibility_batch(
+                QueueUrl=self._parked,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": p.receipt, "VisibilityTimeout": 0}
+                    for n, p in enumerate(parked[start : start + SQS_BATCH])
+                ],
+            )
+
     def unpark(self, parked: Sequence[Parked]) -> None:
         """Delete parked tasks that were queued again; the ones not given reappear after their hold."""
         for start in range(0, len(parked), SQS_BATCH):

@@ -24,8 +24,10 @@ def parked_summary(parked: Parked) -> dict[str, Any]:
 
 
 def list_parked(queue: TaskQueue, destination_id: str | None = None) -> list[Parked]:
-    """Every parked task (or one destination's); each is hidden from other readers for half a minute."""
-    return [p for p in queue.read_parked() if destination_id is None or p.task.destination_id == destination_id]
+    """Every parked task (or one destination's); they stay parked and visible to the next reader."""
+    found = queue.read_parked()
+    queue.show_parked(found)
+    return [p for p in found if destination_id is None or p.task.destination_id == destination_id]
 
 
 def redrive(queue: TaskQueue, *, now: float, destination_id: str | None = None) -> list[Parked]:
@@ -34,7 +36,8 @@ def redrive(queue: TaskQueue, *, now: float, destination_id: str | None = None) 
     The deduplication id names the redrive, so a task redriven twice is sent twice (the receiver dedupes on
     ``webhook-id``); a parked task that could not be queued stays parked.
     """
-    chosen = list_parked(queue, destination_id)
+    found = queue.read_parked()
+    chosen = [p for p in found if destination_id is None or p.task.destination_id == destination_id]
     pairs = [
         (
             Task(p.task.destination_id, p.task.event_id, p.task.group, now),
@@ -46,4 +49,7 @@ def redrive(queue: TaskQueue, *, now: float, destination_id: str | None = None) 
     queued = [p for p in chosen if (p.task.destination_id, p.task.event_id) not in refused]
     if queued:
         queue.unpark(queued)
+    left = [p for p in found if p not in queued]
+    if left:
+        queue.show_parked(left)
     return queued
