@@ -14,15 +14,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from webhook_hub.aws import clients
 from webhook_hub.aws.destination_store import DestinationStore
 from webhook_hub.aws.task_queue import TaskQueue
-from webhook_hub.destinations.dispatch import DestinationCatalog, dispatch
+from webhook_hub.destinations.dispatch import dispatch, enabled_destinations
 
 logger = Logger()
 metrics = Metrics()
 
 
 @cache
-def _catalog() -> DestinationCatalog:
-    return DestinationCatalog(DestinationStore(os.environ["DESTINATIONS_TABLE"], clients.dynamodb()))
+def _store() -> DestinationStore:
+    return DestinationStore(os.environ["DESTINATIONS_TABLE"], clients.dynamodb())
 
 
 @cache
@@ -33,7 +33,8 @@ def _queue() -> TaskQueue:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    report = dispatch(event.get("Records", []), _catalog().enabled, _queue(), now=time.time())
+    records = event.get("Records", [])
+    report = dispatch(records, enabled_destinations(_store()) if records else [], _queue(), now=time.time())
     metrics.add_metric(name="ForwardTasksQueued", unit=MetricUnit.Count, value=report.tasks)
     if report.unreadable:
         logger.warning("intake records that are not notifications were dropped", extra={"count": report.unreadable})

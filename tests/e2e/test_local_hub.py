@@ -14,10 +14,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook
 
 from webhook_hub.core.catalog import UNCLASSIFIED_TOPIC_KEY, lookup
 from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
@@ -176,6 +178,45 @@ def test_events_lists_exactly_what_was_stored(hub: LocalHub) -> None:
     assert [row["event_id"] for row in rows] == stored
     assert {row["instance"] for row in rows} == {instance}
     assert stored[2] in {json.loads(line)["event_id"] for line in by_type.stdout.splitlines()}
+
+
+class _Horse(BaseHTTPRequestHandler):
+    """The original guide's Horse route, ``POST /resposta``: records what it gets, answers 200."""
+
+    received: queue.Queue[tuple[str, dict[str, str], bytes]] = queue.Queue()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.received.put((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_the_local_hub_forwards_to_a_localhost_destination_signed(hub: LocalHub) -> None:
+    instance = f"horse-{uuid.uuid4().hex[:8]}"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Horse)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://localhost:{server.server_address[1]}/resposta"
+        added = hub.cli("destinations", "add", "horse", url, "--instance", instance)
+        assert added.returncode == 0, added.stderr
+        secret = added.stdout.rsplit(" ", 1)[1].strip()
+        body = {**json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8")), "instance": instance}
+        status, answer = post(hub.url, json.dumps(body).encode())
+        path, headers, forwarded = _Horse.received.get(timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert status == 200
+    assert path == "/resposta"
+    assert headers["webhook-id"] == json.loads(answer)["event_id"]
+    assert Webhook(secret).verify(forwarded, headers)["data"] == body["data"]
+    assert APIKEY_IN_SAMPLES not in forwarded.decode()
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -24,8 +24,12 @@ class Received:
         return json.loads(self.body)
 
 
+Answer = Callable[[Received], "int | tuple[int, dict[str, str], bytes]"]
+"""A status, or a status with headers and body."""
+
+
 class Receiver:
-    def __init__(self, answer: Callable[[Received], int] = lambda _request: 200) -> None:
+    def __init__(self, answer: Answer = lambda _request: 200) -> None:
         self.answer = answer
         self.requests: list[Received] = []
         self.statuses: list[int] = []
@@ -41,7 +45,7 @@ class Receiver:
 
 @contextmanager
 def receiver(
-    answer: Callable[[Received], int] = lambda _request: 200,
+    answer: Answer = lambda _request: 200,
     *,
     path: str = "/resposta",
     lifetime: float = 120.0,
@@ -57,12 +61,14 @@ def receiver(
             request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             with lock:
                 state.requests.append(request)
-                status = state.answer(request)
+                answered = state.answer(request)
+                status, headers, payload = answered if isinstance(answered, tuple) else (answered, {}, b"{}")
                 state.statuses.append(status)
                 if len(state.requests) >= max_requests:
                     threading.Thread(target=server.shutdown, daemon=True).start()
-            payload = b'{"ok":false}' if status >= 300 else b'{"ok":true}'
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -33,7 +33,8 @@ from webhook_hub.core.destinations import (
     DestinationFilter,
     RetryPolicy,
 )
-from webhook_hub.destinations.dispatch import DestinationCatalog, dispatch
+from webhook_hub.destinations import http_post
+from webhook_hub.destinations.dispatch import dispatch, enabled_destinations
 from webhook_hub.destinations.forward import Forwarded, Forwarder, batch_response
 from webhook_hub.destinations.parked import list_parked, redrive
 from webhook_hub_cli import local_aws
@@ -85,10 +86,12 @@ class Engine:
     def dispatch(self) -> int:
         """Every waiting notification through the dispatch code; returns the tasks queued."""
         queued = 0
-        catalog = DestinationCatalog(self.hub.store(), ttl=0)
         while messages := receive(self.sqs, self.hub.resources.intake_queue_url, wait_seconds=0):
             report = dispatch(
-                lambda_event(messages, "")["Records"], catalog.enabled, self.hub.queue(), now=self.clock()
+                lambda_event(messages, "")["Records"],
+                enabled_destinations(self.hub.store()),
+                self.hub.queue(),
+                now=self.clock(),
             )
             settle(
                 self.sqs,
@@ -320,6 +323,24 @@ def test_the_metadata_address_is_refused(engine: Engine) -> None:
     assert parked["sneaky"].startswith("refused")
 
 
+def test_redirects_are_not_followed_and_answers_are_read_to_a_bound() -> None:
+    huge = b"x" * 1_000_000
+    with receiver() as elsewhere, receiver(lambda _r: (307, {"location": elsewhere.url}, b"")) as redirecting:
+        redirected = http_post.post(redirecting.url, b"{}", {}, allow_private=True)
+    with receiver(lambda _r: (500, {}, huge)) as talkative:
+        verbose = http_post.post(talkative.url, b"{}", {}, allow_private=True)
+    with receiver() as server:
+        port = server.url.split(":")[2].split("/")[0]
+    closed = http_post.post(f"http://localhost:{port}/resposta", b"{}", {}, allow_private=True)
+
+    assert redirected.status == 307
+    assert not redirected.ok
+    assert elsewhere.requests == []
+    assert verbose.status == 500
+    assert len(verbose.snippet) == http_post.SNIPPET_CHARS
+    assert (closed.status, closed.error) == (None, "cannot connect")
+
+
 def test_a_large_body_is_forwarded_from_s3_as_posted(engine: Engine) -> None:
     body = message("5511900000002@s.whatsapp.net", 1, text="x" * 300_000)
     with receiver() as server:
@@ -340,10 +361,10 @@ def handlers(stack: local_aws.LocalStack) -> Iterator[tuple[Any, Any]]:
     import dispatch as dispatch_function
     import forward as forward_function
 
-    for cached in (dispatch_function._catalog, dispatch_function._queue, forward_function.forwarder):
+    for cached in (dispatch_function._store, dispatch_function._queue, forward_function.forwarder):
         cached.cache_clear()
     yield dispatch_function, forward_function
-    for cached in (dispatch_function._catalog, dispatch_function._queue, forward_function.forwarder):
+    for cached in (dispatch_function._store, dispatch_function._queue, forward_function.forwarder):
         cached.cache_clear()
 
 

@@ -9,8 +9,7 @@ five-minute window; after that the receiver's check of ``webhook-id`` is what de
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,26 +17,6 @@ from webhook_hub.aws.destination_store import DestinationStore
 from webhook_hub.aws.task_queue import Task, TaskQueue
 from webhook_hub.core.destinations import Destination, deduplication_id, message_group
 from webhook_hub.delivery import AwsError
-
-DESTINATIONS_CACHE_SECONDS = 30.0
-"""A destination added, changed or removed takes effect within this long, without a redeploy."""
-
-
-class DestinationCatalog:
-    """The destinations table, read at most once per ``ttl`` seconds per container."""
-
-    def __init__(self, store: DestinationStore, ttl: float = DESTINATIONS_CACHE_SECONDS) -> None:
-        self._store = store
-        self._ttl = ttl
-        self._read_at = -1.0e18
-        self._destinations: list[Destination] = []
-
-    def enabled(self) -> list[Destination]:
-        now = time.monotonic()
-        if now - self._read_at >= self._ttl:
-            self._destinations = [d for d in self._store.all() if d.enabled]
-            self._read_at = now
-        return self._destinations
 
 
 @dataclass
@@ -49,9 +28,15 @@ class DispatchReport:
     """Records that are not notifications: nothing can ever be made of them, they are dropped."""
 
 
+def enabled_destinations(store: DestinationStore) -> list[Destination]:
+    """Read once per batch, not cached: a destination added (or changed) gets the very next event. The table
+    holds a handful of items, so this is one consistent scan page per batch of up to ten events."""
+    return [destination for destination in store.all() if destination.enabled]
+
+
 def dispatch(
     records: Sequence[Mapping[str, Any]],
-    destinations: Callable[[], list[Destination]],
+    destinations: Sequence[Destination],
     queue: TaskQueue,
     *,
     now: float,
@@ -69,7 +54,7 @@ def dispatch(
                 Task(d.destination_id, event_id, message_group(d.destination_id, notification), now),
                 deduplication_id(event_id, d.destination_id),
             )
-            for d in destinations()
+            for d in destinations
             if d.filter.matches(notification)
         ]
         try:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 
 import urllib3
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from webhook_hub.core.destinations import AttemptResult
 from webhook_hub.core.url_safety import Target, UnsafeUrl, check_addresses, parse_target
@@ -26,6 +26,18 @@ READ_TIMEOUT = 15.0
 """Longer than EventBridge API destinations' fixed 5 s: a desktop server behind a tunnel can be slow."""
 
 Resolver = Callable[[str, int], list[str]]
+
+_FAILURES = {
+    "NewConnectionError": "cannot connect",
+    "ConnectTimeoutError": f"no connection within {CONNECT_TIMEOUT:g} s",
+    "ReadTimeoutError": f"no answer within {READ_TIMEOUT:g} s",
+    "ProtocolError": "the connection broke",
+    "SSLError": "TLS failed (certificate or handshake)",
+}
+
+
+def _failure(error: HTTPError) -> str:
+    return _FAILURES.get(type(error).__name__, type(error).__name__)
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -60,7 +72,20 @@ def post(
         return AttemptResult(None, str(refused), refused=True)
     except OSError as error:
         return AttemptResult(None, f"cannot resolve the host: {error.strerror or type(error).__name__}")
-    address = addresses[0]
+    failure = "no address answered"
+    for address in addresses:  # the next address only when this one cannot be connected to
+        try:
+            return _post_to(address, target, body, headers, elapsed)
+        except (NewConnectionError, ConnectTimeoutError) as error:
+            failure = _failure(error)
+        except HTTPError as error:
+            return AttemptResult(None, _failure(error), elapsed_ms=elapsed())
+    return AttemptResult(None, failure, elapsed_ms=elapsed())
+
+
+def _post_to(
+    address: str, target: Target, body: bytes, headers: Mapping[str, str], elapsed: Callable[[], int]
+) -> AttemptResult:
     timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
@@ -75,22 +100,19 @@ def post(
     else:
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False)
     host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
-    try:
-        with pool:
-            answer = pool.urlopen(
-                "POST",
-                target.path,
-                body=body,
-                headers={**headers, "host": host_header},
-                redirect=False,
-                preload_content=False,
-                assert_same_host=False,
-            )
-            try:
-                head = answer.read(MAX_ANSWER_BYTES)
-            finally:
-                answer.close()  # the rest is never read; the pool and its connection are closed with it
-            snippet = printable(head[: SNIPPET_CHARS * 4].decode("utf-8", "replace"))[:SNIPPET_CHARS]
-            return AttemptResult(answer.status, elapsed_ms=elapsed(), snippet=snippet)
-    except HTTPError as error:
-        return AttemptResult(None, f"{type(error).__name__}", elapsed_ms=elapsed())
+    with pool:
+        answer = pool.urlopen(
+            "POST",
+            target.path,
+            body=body,
+            headers={**headers, "host": host_header},
+            redirect=False,
+            preload_content=False,
+            assert_same_host=False,
+        )
+        try:
+            head = answer.read(MAX_ANSWER_BYTES)
+        finally:
+            answer.close()  # the rest is never read; the pool and its connection are closed with it
+    snippet = printable(head[: SNIPPET_CHARS * 4].decode("utf-8", "replace"))[:SNIPPET_CHARS]
+    return AttemptResult(answer.status, elapsed_ms=elapsed(), snippet=snippet)
