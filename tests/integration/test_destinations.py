@@ -253,6 +253,25 @@ def test_500_forever_is_parked_after_the_retry_window_and_redrive_delivers_it(en
     assert list_parked(engine.hub.queue()) == []
 
 
+def test_an_echoing_server_cannot_put_its_credentials_or_the_signing_secret_in_the_parked_reason(
+    stack: local_aws.LocalStack,
+) -> None:
+    engine = Engine(stack, Clock(time.time()), policy=RetryPolicy(window_seconds=120))
+    credential = "Bearer receiver-credential-1234"
+    with receiver(lambda request: (500, {}, json.dumps(request.headers).encode())) as echo:
+        secret = add(engine.hub, "echo", echo.url, headers={"Authorization": credential})
+        assert invoke(stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+
+        engine.run()
+
+    (parked,) = list_parked(engine.hub.queue())
+    assert "HTTP 500" in parked.reason
+    assert "[REDACTED]" in parked.reason
+    assert credential not in parked.reason
+    assert secret not in parked.reason
+    assert len(echo.requests) > 1
+
+
 def test_410_gone_disables_the_destination_alerts_and_parks_its_events(
     engine: Engine, local_state: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -39,6 +39,8 @@ STEP_SKIPPED = "skipped"
 STEP_DROPPED = "dropped"
 """Its destination was removed (or the task is unreadable): nothing to send it to."""
 
+MIN_SCRUBBED_LENGTH = 6
+"""Header values this long or longer are scrubbed from answers; shorter ones (``1``, ``yes``) are not secrets."""
 RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection"})
 USER_AGENT = "webhook-hub"
 
@@ -186,11 +188,15 @@ class Forwarder:
         headers = {name: value for name, value in secret.headers.items() if not is_reserved_header(name)}
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
         headers |= signature_headers(secret.signing_secret, task.event_id, int(self._clock()), body)
+        # The answer's first characters go to the parked reason and the log: a server that echoes its request
+        # must not put the static headers' values (credentials) or the signing secret there.
+        echoed = [v for v in (secret.signing_secret, *secret.headers.values()) if len(v) >= MIN_SCRUBBED_LENGTH]
         return self._poster(
             destination.url,
             body,
             headers,
             allow_private=self._private_network or destination.internal,
+            scrub=echoed,
         )
 
     def _body(self, item: Item, body_format: str) -> bytes:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from webhook_hub.core.destinations import AttemptResult
+from webhook_hub.core.redact import REDACTED
 from webhook_hub.core.url_safety import Target, UnsafeUrl, check_addresses, parse_target
 from webhook_hub.core.values import printable
 
@@ -23,6 +24,8 @@ MAX_ANSWER_BYTES = 4_096
 SNIPPET_CHARS = 200
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
+MAX_ADDRESSES_TRIED = 2
+"""An IPv4 and an IPv6 address, say: bounds one attempt to 2 x 5 s + 15 s (template.yaml: ForwardFunction)."""
 """Longer than EventBridge API destinations' fixed 5 s: a desktop server behind a tunnel can be slow."""
 
 Resolver = Callable[[str, int], list[str]]
@@ -60,7 +63,9 @@ def post(
     *,
     allow_private: bool,
     resolver: Resolver = resolve,
+    scrub: Sequence[str] = (),
 ) -> AttemptResult:
+    """``scrub``: values (credentials) that must not reach the kept part of the answer, should it echo them."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -73,9 +78,9 @@ def post(
     except OSError as error:
         return AttemptResult(None, f"cannot resolve the host: {error.strerror or type(error).__name__}")
     failure = "no address answered"
-    for address in addresses:  # the next address only when this one cannot be connected to
+    for address in addresses[:MAX_ADDRESSES_TRIED]:  # the next address only when this one cannot be connected to
         try:
-            return _post_to(address, target, body, headers, elapsed)
+            return _post_to(address, target, body, headers, elapsed=elapsed, scrub=scrub)
         except (NewConnectionError, ConnectTimeoutError) as error:
             failure = _failure(error)
         except HTTPError as error:
@@ -84,7 +89,13 @@ def post(
 
 
 def _post_to(
-    address: str, target: Target, body: bytes, headers: Mapping[str, str], elapsed: Callable[[], int]
+    address: str,
+    target: Target,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    elapsed: Callable[[], int],
+    scrub: Sequence[str],
 ) -> AttemptResult:
     timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
     pool: urllib3.HTTPConnectionPool
@@ -114,5 +125,8 @@ def _post_to(
             head = answer.read(MAX_ANSWER_BYTES)
         finally:
             answer.close()  # the rest is never read; the pool and its connection are closed with it
-    snippet = printable(head[: SNIPPET_CHARS * 4].decode("utf-8", "replace"))[:SNIPPET_CHARS]
+    text = head.decode("utf-8", "replace")
+    for value in scrub:  # on everything read, before it is cut: a value across the cut is still found
+        text = text.replace(value, REDACTED)
+    snippet = printable(text)[:SNIPPET_CHARS]
     return AttemptResult(answer.status, elapsed_ms=elapsed(), snippet=snippet)
