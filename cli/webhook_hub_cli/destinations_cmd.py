@@ -15,6 +15,7 @@ import secrets
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -190,16 +191,28 @@ def describe(destination: Destination) -> dict[str, Any]:
     return row
 
 
+def delivery_states(hub: Hub) -> list[dict[str, Any]]:
+    """Each destination with its delivery state: enabled (or why not) and how many deliveries are parked.
+
+    What ``destinations list`` prints, and what an inspector page can show per destination.
+    """
+    parked = Counter(p.task.destination_id for p in list_parked(hub.queue()))
+    return [
+        {**describe(destination), "parked": parked[destination.destination_id]} for destination in hub.store().all()
+    ]
+
+
 # --- the command -----------------------------------------------------------------------------------------------
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("destinations", help="forward events to your own HTTP servers")
-    parser.add_argument(
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
         "--stack", metavar="NAME", help="a deployed stack (your AWS credentials) instead of the local hub"
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add a destination (prints its signing secret once)")
+    add = actions.add_parser("add", help="add a destination (prints its signing secret once)", parents=[where])
     add.add_argument("destination_id", metavar="ID", help="a short name: lower-case letters, digits, dashes")
     add.add_argument("url", help="http(s) URL that gets a POST per event")
     add.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="static header (repeat)")
@@ -210,19 +223,21 @@ def register(subparsers: Any) -> None:
     add.add_argument("--kind", action="append", default=[], help="message kind: text, image, audio... (repeat)")
     add.add_argument("--format", choices=FORMATS, default=FORMAT_EVOLUTION, help="body (default: evolution)")
     add.add_argument("--internal", action="store_true", help="may reach private addresses (your VPC) on AWS")
-    actions.add_parser("list", help="list destinations")
+    actions.add_parser("list", help="list destinations with their delivery state", parents=[where])
     for name, text in (
         ("remove", "remove a destination and its secret"),
         ("test", "send a signed test POST now and print the answer"),
         ("enable", "enable a destination (after a 410 Gone, once the URL is fixed)"),
         ("disable", "stop forwarding to a destination (its queued events are parked)"),
     ):
-        actions.add_parser(name, help=text).add_argument("destination_id", metavar="ID")
+        actions.add_parser(name, help=text, parents=[where]).add_argument("destination_id", metavar="ID")
     for name, text in (
         ("parked", "list parked deliveries (retry window over, 410 Gone, refused URL)"),
         ("redrive", "send parked deliveries again, each with a new retry window"),
     ):
-        actions.add_parser(name, help=text).add_argument("--destination", metavar="ID", help="only this one's")
+        actions.add_parser(name, help=text, parents=[where]).add_argument(
+            "--destination", metavar="ID", help="only this one's"
+        )
     parser.set_defaults(func=destinations)
 
 
@@ -278,8 +293,8 @@ def _act(hub: Hub, args: argparse.Namespace) -> int:
         print(json.dumps(describe(destination), ensure_ascii=False))
         print(f"Signing secret (shown once; verify webhook-signature with it): {signing_secret}")
     elif args.action == "list":
-        for destination in hub.store().all():
-            print(json.dumps(describe(destination), ensure_ascii=False))
+        for row in delivery_states(hub):
+            print(json.dumps(row, ensure_ascii=False))
     elif args.action == "remove":
         remove_destination(hub, args.destination_id)
     elif args.action == "test":

@@ -296,6 +296,11 @@ def test_410_gone_disables_the_destination_alerts_and_parks_its_events(
     assert all("410" in p.reason or "disabled" in p.reason for p in parked)
 
     capsys.readouterr()
+    assert main(["destinations", "list"]) == 0
+    states = {row["id"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert (states["gone"]["enabled"], states["gone"]["parked"]) == (False, 3)
+    assert "410" in states["gone"]["disabled_reason"]
+    assert (states["alive"]["enabled"], states["alive"]["parked"]) == (True, 0)
     assert main(["destinations", "parked", "--destination", "gone"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(row["event_id"] for row in listed) == sorted(p.task.event_id for p in parked)
@@ -450,3 +455,40 @@ def test_the_cli_manages_destinations_and_the_functions_deliver_signed_events(
     assert Webhook(secret).verify(event_request.body, event_request.headers)["event"] == "messages.upsert"
     assert event_request.headers["x-loja"] == "centro"
     assert event_request.path == "/resposta"
+
+
+def test_the_cli_manages_a_deployed_stacks_destinations_through_its_outputs(
+    stack: local_aws.LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resources = local_aws.local_destination_resources(stack.endpoint_url, stack.stack_name)
+    outputs = {
+        "DestinationsTableName": resources.table_name,
+        "DestinationSecretPrefix": f"{stack.stack_name}-deployed/destinations/",
+        "DeliveryQueueUrl": resources.delivery_queue_url,
+        "ParkedQueueUrl": resources.parked_queue_url,
+    }
+    local_aws.client("cloudformation", stack.endpoint_url).create_stack(
+        StackName=f"{stack.stack_name}-deployed",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+                "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+            }
+        ),
+    )
+    deployed = ["--stack", f"{stack.stack_name}-deployed"]
+
+    refused = main(["destinations", "add", "lan", "http://127.0.0.1:9000/resposta", *deployed])
+    message = capsys.readouterr().err
+    internal = main(["destinations", "add", "lan", "http://127.0.0.1:9000/resposta", "--internal", *deployed])
+    capsys.readouterr()
+    assert main(["destinations", "list", *deployed]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    assert (refused, internal) == (2, 0)
+    assert "private address" in message
+    assert (row["id"], row["internal"], row["parked"]) == ("lan", True, 0)
+    secret = local_aws.client("secretsmanager", stack.endpoint_url).describe_secret(
+        SecretId=f"{stack.stack_name}-deployed/destinations/lan"
+    )
+    assert secret["Name"].startswith(outputs["DestinationSecretPrefix"])
