@@ -37,7 +37,7 @@ from webhook_hub.destinations import http_post
 from webhook_hub.destinations.dispatch import dispatch, enabled_destinations
 from webhook_hub.destinations.forward import Forwarded, Forwarder, batch_response
 from webhook_hub.destinations.parked import list_parked, redrive
-from webhook_hub_cli import local_aws
+from webhook_hub_cli import destinations_cmd, local_aws
 from webhook_hub_cli.apigw import LambdaContext
 from webhook_hub_cli.destinations_cmd import DestinationError, Hub, add_destination, local_hub
 from webhook_hub_cli.local_event_sources import lambda_event, receive, settle
@@ -492,3 +492,21 @@ def test_the_cli_manages_a_deployed_stacks_destinations_through_its_outputs(
         SecretId=f"{stack.stack_name}-deployed/destinations/lan"
     )
     assert secret["Name"].startswith(outputs["DestinationSecretPrefix"])
+
+
+def test_tasks_of_a_removed_destination_are_dropped_and_of_a_disabled_one_parked(engine: Engine) -> None:
+    with receiver() as removed, receiver() as paused:
+        add(engine.hub, "removed", removed.url)
+        add(engine.hub, "paused", paused.url)
+        assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+        engine.dispatch()
+        destinations_cmd.remove_destination(engine.hub, "removed")
+        engine.hub.store().set_enabled("paused", False, "maintenance")
+
+        engine.forward()
+
+    assert (removed.requests, paused.requests) == ([], [])
+    assert sorted(o.step.action for o in engine.outcomes) == ["dropped", "park"]
+    (parked,) = list_parked(engine.hub.queue())
+    assert (parked.task.destination_id, parked.reason) == ("paused", "destination disabled (maintenance)")
+    assert receive(engine.sqs, engine.hub.resources.delivery_queue_url, wait_seconds=0) == []

@@ -120,7 +120,14 @@ class Forwarder:
                 )
                 continue
             if task.destination_id not in known:
-                known[task.destination_id] = self._destinations.get(task.destination_id)
+                try:
+                    known[task.destination_id] = self._destinations.get(task.destination_id)
+                except AwsError:  # the table is unreachable: this task waits its backoff, the batch goes on
+                    delay = Step(STEP_RETRY, self._policy.backoff(attempt, self._jitter), "cannot read the destination")
+                    step = self._carry_out(record, task, delay, attempt)
+                    outcomes.append(Forwarded(record["messageId"], task.destination_id, task.event_id, step, attempt))
+                    stopped.add(task.group)
+                    continue
             outcome = self._one(record, task, known[task.destination_id], attempt)
             current = known[task.destination_id]
             if outcome.step.action == STEP_DISABLE and current is not None:
