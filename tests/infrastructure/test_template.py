@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from webhook_hub.core import catalog
+from webhook_hub.core.destinations import RetryPolicy
 from webhook_hub.errors import PublishFailed
 from webhook_hub_cli import template as stack_template
 
@@ -458,7 +459,36 @@ def test_the_forward_function_reads_only_the_destinations_secrets(template: Temp
     assert outputs["DestinationSecretPrefix"]["Value"] == {"Fn::Sub": "${AWS::StackName}/destinations/"}
 
 
-def test_parked_deliveries_raise_an_alarm(template: Template) -> None:
-    alarm = alarm_for(template, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+def queue_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """Queue logical id -> properties of the alarm on its visible messages."""
+    return {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    }
 
-    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ParkedQueue", "QueueName"]}}]
+
+def test_parked_and_dead_lettered_deliveries_raise_an_alarm(template: Template) -> None:
+    alarms = queue_alarms(template)
+
+    assert set(alarms) == {"ParkedQueue", "DeliveryDeadLetterQueue"}
+    for alarm in alarms.values():
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+        assert alarm["Threshold"] == 1
+
+
+def test_the_dead_letter_queue_only_takes_what_the_function_never_settles(template: Template) -> None:
+    """A task is received once per retry of its group's head (its own, or the one it waits behind: the group is
+    locked meanwhile), so the retries of the longest window at the shortest jitter bound its receives."""
+    redrive = properties(template, "DeliveryQueue")["RedrivePolicy"]
+    window = template["Parameters"]["DestinationRetryHours"]["MaxValue"] * 3600
+    policy = RetryPolicy(window_seconds=window)
+    elapsed, attempts = 0, 0
+    while elapsed < window:
+        attempts += 1
+        elapsed += policy.backoff(attempts, lambda: 0.0)
+
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"]}
+    assert properties(template, "DeliveryDeadLetterQueue")["FifoQueue"] is True
+    assert attempts + 10 < redrive["maxReceiveCount"]
