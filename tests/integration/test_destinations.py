@@ -24,6 +24,7 @@ from standardwebhooks import Webhook
 
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.payload_store import PayloadStore
+from webhook_hub.aws.task_queue import TaskQueue
 from webhook_hub.core.destinations import (
     DAY,
     FORMAT_NOTIFICATION,
@@ -510,3 +511,16 @@ def test_tasks_of_a_removed_destination_are_dropped_and_of_a_disabled_one_parked
     (parked,) = list_parked(engine.hub.queue())
     assert (parked.task.destination_id, parked.reason) == ("paused", "destination disabled (maintenance)")
     assert receive(engine.sqs, engine.hub.resources.delivery_queue_url, wait_seconds=0) == []
+
+
+def test_a_notification_whose_tasks_cannot_be_queued_stays_in_the_intake_queue(engine: Engine) -> None:
+    add(engine.hub, "horse", "http://127.0.0.1:9/resposta")
+    assert invoke(engine.stack, message("5511900000002@s.whatsapp.net", 1)).status == 200
+    messages = receive(engine.sqs, engine.hub.resources.intake_queue_url, wait_seconds=0)
+    gone = TaskQueue(engine.sqs, engine.hub.resources.delivery_queue_url + "-missing", "")
+    records = [*lambda_event(messages, "")["Records"], {"messageId": "junk", "body": "not a notification"}]
+
+    report = dispatch(records, enabled_destinations(engine.hub.store()), gone, now=engine.clock())
+
+    assert report.failed_records == [messages[0]["MessageId"]]
+    assert (report.tasks, report.unreadable) == (0, 1)
