@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy layers/hub cli functions/ingest functions/recover functions/watch examples/consumer/src tests tools bench
+	$(BIN)/mypy layers/hub cli functions/ingest functions/recover functions/dispatch functions/forward functions/watch examples/consumer/src tests tools bench
 
 unit: $(STAMP) browser
 	$(BIN)/pytest -n 2 -q

@@ -15,6 +15,8 @@ and answer on Python 3.13 as the Lambda runtime would run them:
    table, bucket, secret and topics ``webhook_hub_cli.local_aws.provision`` created from
    template.yaml. This process then checks on the emulator that one item was stored and one
    notification published, and that the token appears nowhere in the function's output.
+   The destinations' dispatch and forward functions (``.aws-sam/build/DispatchFunction`` and
+   ``ForwardFunction``) are imported from their built folders and answer an empty SQS batch.
 4. Every top-level package of the layer imports (``jwt`` is only imported lazily by the handler),
    and every module the child imported came from those directories: the layer is self-contained.
 5. The layer ships its bytecode (layers/hub/Makefile compiles it): every ``.py`` of the layer has a
@@ -61,6 +63,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".aws-sam" / "build"
 FUNCTION_DIR = BUILD / "IngestFunction"
+QUEUE_FUNCTIONS = (("DispatchFunction", "dispatch"), ("ForwardFunction", "forward"))
+"""The destinations' functions (SQS event sources): imported from their built folders and given an empty batch."""
 LAYER_DIR = BUILD / "HubLayer" / "python"
 DEPS_CACHE = ROOT / ".aws-sam" / "smoke-deps"
 HEALTH_EVENT = ROOT / "events" / "apigw" / "health.json"
@@ -185,6 +189,10 @@ def child(spec_path: str) -> int:
 
     import_ms = round((time.perf_counter() - started) * 1000)
     answers = {name: app.lambda_handler(event, _Context()) for name, event in spec["events"].items()}
+    queue_answers = {}
+    for directory, handler in spec["queue_functions"]:  # the destinations' functions, on an empty batch
+        sys.path.insert(1, directory)
+        queue_answers[handler] = importlib.import_module(handler).lambda_handler({"Records": []}, _Context())
     layer = Path(spec["layer"])
     top_level = sorted(
         {path.parent.name for path in layer.glob("*/__init__.py")} | {path.stem for path in layer.glob("*.py")}
@@ -198,6 +206,7 @@ def child(spec_path: str) -> int:
         "layer": str(Path(spec["layer"]).resolve()),
         "runtime": str(Path(spec["runtime"]).resolve()),
     }
+    roots.update({f"function:{handler}": str(Path(path).resolve()) for path, handler in spec["queue_functions"]})
     roots.update({f"stdlib:{key}": str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib")})
     foreign = sorted(
         f"{name} ({_origin(name, roots)})"
@@ -212,6 +221,7 @@ def child(spec_path: str) -> int:
     layer_sources, without_bytecode = _without_bytecode(layer)
     result = {
         "answers": answers,
+        "queue_answers": queue_answers,
         "foreign_modules": foreign,
         "origins": origins,
         "import_ms": import_ms,
@@ -399,6 +409,7 @@ def smoke() -> None:
             "layer": str(LAYER_DIR),
             "runtime": str(runtime),
             "events": {"health": health, "webhook": webhook},
+            "queue_functions": [[str(BUILD / logical_id), handler] for logical_id, handler in QUEUE_FUNCTIONS],
         }
         environment = {
             "PATH": "/usr/bin:/bin",
@@ -419,6 +430,9 @@ def smoke() -> None:
 
         status, body = answer_of(result, "health")
         check((status, body) == (200, {"status": "ok"}), f"GET /health answered {status} {body}")
+        for _logical_id, handler in QUEUE_FUNCTIONS:
+            answer = result["queue_answers"].get(handler)
+            check(answer == {"batchItemFailures": []}, f"the {handler} function answered an empty batch {answer}")
         status, body = answer_of(result, "webhook")
         check(status == 200 and body.get("status") == "accepted", f"the webhook POST answered {status} {body}")
         check(body.get("event_type") == "messages.upsert", f"the webhook was classified as {body}")

@@ -145,6 +145,7 @@ def provision(endpoint_url: str, stack_name: str = "webhook-hub-local", *, tap: 
         secret = secrets_manager.describe_secret(SecretId=secret_name)
     token = json.loads(secrets_manager.get_secret_value(SecretId=secret["ARN"])["SecretString"])["current"]
     physical = {"EventsTable": table_name, "PayloadBucket": bucket_name, "WebhookToken": secret["ARN"]}
+    physical |= _provision_destinations(endpoint_url, stack_name, template)
     pseudo = {
         "AWS::Partition": "aws",
         "AWS::Region": REGION,
@@ -153,30 +154,102 @@ def provision(endpoint_url: str, stack_name: str = "webhook-hub-local", *, tap: 
     }
     environment = {
         name: _resolve(value, physical, template, pseudo)
-        for name, value in stack_template.function_environment(template).items()
+        for function in FUNCTIONS
+        for name, value in stack_template.function_environment(template, function).items()
     }
+    environment[PRIVATE_NETWORK_VARIABLE] = "allowed"  # the local hub forwards to this machine and its LAN too
     stack = LocalStack(endpoint_url, stack_name, token, environment)
     sns = client("sns", endpoint_url)
     for key in stack_template.topic_keys(template):
         stack.topic_arns[key] = sns.create_topic(Name=f"{stack_name}-event-{key}")["TopicArn"]
+    intake_url = client("sqs", endpoint_url).get_queue_url(QueueName=f"{stack_name}-intake")["QueueUrl"]
+    _subscribe(stack, intake_url, list(stack.topic_arns), raw=True)
     if tap:
         stack.tap_queue_url = subscribe_queue(stack, f"{stack_name}-tap", list(stack.topic_arns), raw=False)
     return stack
+
+
+FUNCTIONS = ("IngestFunction", "DispatchFunction", "ForwardFunction")
+"""The functions whose environments the local containers get (one environment: the names do not clash)."""
+PRIVATE_NETWORK_VARIABLE = "DESTINATIONS_PRIVATE_NETWORK"
+
+
+@dataclass(frozen=True)
+class DestinationResources:
+    """Where the destinations live: the table, the secrets' name prefix, the tasks' and parked queues."""
+
+    table_name: str
+    secret_prefix: str
+    delivery_queue_url: str
+    parked_queue_url: str
+    intake_queue_url: str = ""
+
+
+def stack_name_of(events_table: str) -> str:
+    """The local stack's name, from its events table's (``provision`` names it ``<stack>-events``)."""
+    return events_table.removesuffix("-events")
+
+
+def local_destination_resources(endpoint_url: str, stack_name: str) -> DestinationResources:
+    sqs = client("sqs", endpoint_url)
+    return DestinationResources(
+        f"{stack_name}-destinations",
+        f"{stack_name}/destinations/",
+        sqs.get_queue_url(QueueName=f"{stack_name}-forwarding.fifo")["QueueUrl"],
+        sqs.get_queue_url(QueueName=f"{stack_name}-parked")["QueueUrl"],
+        sqs.get_queue_url(QueueName=f"{stack_name}-intake")["QueueUrl"],
+    )
+
+
+def _provision_destinations(endpoint_url: str, stack_name: str, template: dict[str, Any]) -> dict[str, str]:
+    """The destinations table, the intake, tasks (FIFO) and parked queues, and the alerts topic; their ids."""
+    table = f"{stack_name}-destinations"
+    try:
+        client("dynamodb", endpoint_url).create_table(
+            **stack_template.table_definition(template, table, "DestinationsTable")
+        )
+    except ClientError as error:  # restored from a snapshot: the destinations are kept
+        if _error_code(error) != "ResourceInUseException":
+            raise
+    sqs = client("sqs", endpoint_url)
+    resources = stack_template.resources(template)
+    queues = {}
+    for logical_id, name in (
+        ("DestinationIntakeQueue", f"{stack_name}-intake"),
+        ("DeliveryQueue", f"{stack_name}-forwarding.fifo"),
+        ("ParkedQueue", f"{stack_name}-parked"),
+    ):
+        declared = resources[logical_id]["Properties"]
+        attributes = {
+            name: str(declared[name]).lower() if isinstance(declared[name], bool) else str(declared[name])
+            for name in ("FifoQueue", "DeduplicationScope", "FifoThroughputLimit", "VisibilityTimeout")
+            if name in declared
+        }
+        attributes["MessageRetentionPeriod"] = str(declared["MessageRetentionPeriod"])
+        queues[logical_id] = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    alerts = client("sns", endpoint_url).create_topic(Name=f"{stack_name}-alerts")["TopicArn"]
+    return {"DestinationsTable": table, "AlertsTopic": alerts, **queues}
 
 
 def subscribe_queue(
     stack: LocalStack, queue_name: str, topic_keys: list[str], *, raw: bool, filter_policy: dict[str, Any] | None = None
 ) -> str:
     """A new SQS queue subscribed to the given topics; returns its URL."""
+    queue_url: str = client("sqs", stack.endpoint_url).create_queue(QueueName=queue_name)["QueueUrl"]
+    _subscribe(stack, queue_url, topic_keys, raw=raw, filter_policy=filter_policy)
+    return queue_url
+
+
+def _subscribe(
+    stack: LocalStack, queue_url: str, topic_keys: list[str], *, raw: bool, filter_policy: dict[str, Any] | None = None
+) -> None:
     sqs, sns = client("sqs", stack.endpoint_url), client("sns", stack.endpoint_url)
-    queue_url: str = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     attributes = {"RawMessageDelivery": "true" if raw else "false"}
     if filter_policy is not None:
         attributes["FilterPolicy"] = json.dumps(filter_policy)
     for key in topic_keys:
         sns.subscribe(TopicArn=stack.topic_arns[key], Protocol="sqs", Endpoint=queue_arn, Attributes=attributes)
-    return queue_url
 
 
 def drain_queue(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:

@@ -5,9 +5,31 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from . import docs_cmd, events_cmd, inspect_cmd, instances_cmd, message_cmd, replay_cmd, run_cmd, send_cmd, show_cmd
+from . import (
+    destinations_cmd,
+    docs_cmd,
+    events_cmd,
+    inspect_cmd,
+    instances_cmd,
+    message_cmd,
+    replay_cmd,
+    run_cmd,
+    send_cmd,
+    show_cmd,
+)
 
-COMMANDS = (run_cmd, send_cmd, events_cmd, show_cmd, message_cmd, replay_cmd, instances_cmd, inspect_cmd, docs_cmd)
+COMMANDS = (
+    run_cmd,
+    send_cmd,
+    events_cmd,
+    show_cmd,
+    message_cmd,
+    replay_cmd,
+    instances_cmd,
+    destinations_cmd,
+    inspect_cmd,
+    docs_cmd,
+)
 """Each module exposes ``register(subparsers)``, which adds its parser and sets ``func(args) -> exit code``."""
 
 

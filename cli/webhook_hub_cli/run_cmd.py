@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 import platformdirs
 
-from webhook_hub_cli import activity, local_aws, persistence, send_cmd
+from webhook_hub_cli import activity, local_aws, local_event_sources, persistence, send_cmd
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import (
     API_GATEWAY_PAYLOAD_LIMIT,
@@ -423,6 +423,10 @@ def run(args: argparse.Namespace) -> int:
             _show_history(hub)
             threads.append(threading.Thread(target=_tap, args=(backend.stack, hub, out, args.json, stop), daemon=True))
             threads.append(threading.Thread(target=_schedule_sweeps, args=(hub, stop), daemon=True))
+            # ... and its own forwarding to destinations (the dispatch and forward functions' event sources)
+            threads += local_event_sources.destination_threads(
+                backend.endpoint_url, backend.stack.stack_name, containers, stop
+            )
         # Last, so that it is joined last at a stop: its final snapshot has the other threads' changes.
         threads.append(threading.Thread(target=backend.snapshots.run, args=(stop,), daemon=True))
         port = gateway_server.server_address[1]

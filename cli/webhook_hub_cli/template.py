@@ -73,16 +73,36 @@ def topics_block(keys: list[str]) -> str:
     return "\n".join(lines)
 
 
-def with_topics(text: str, keys: list[str]) -> str:
-    """The template text with its generated block rewritten for ``keys``."""
-    head, rest = text.split(_BEGIN, 1)
+_BEGIN_SUBSCRIPTIONS = "  # BEGIN GENERATED DESTINATION SUBSCRIPTIONS"
+_END_SUBSCRIPTIONS = "  # END GENERATED DESTINATION SUBSCRIPTIONS"
+INTAKE_QUEUE = "DestinationIntakeQueue"
+
+
+def subscriptions_block(keys: list[str]) -> str:
+    """The destinations' intake queue subscribed, raw, to every event topic."""
+    return "\n".join(
+        f"  {key}IntakeSubscription: {{ Type: AWS::SNS::Subscription, Properties: "
+        f"{{ TopicArn: !Ref {key}{TOPIC_SUFFIX}, Protocol: sqs, Endpoint: !GetAtt {INTAKE_QUEUE}.Arn, "
+        "RawMessageDelivery: true } }"
+        for key in keys
+    )
+
+
+def _with_block(text: str, begin: str, end: str, block: str) -> str:
+    head, rest = text.split(begin, 1)
     begin_line, rest = rest.split("\n", 1)
-    _old, tail = rest.split(_END, 1)
-    return f"{head}{_BEGIN}{begin_line}\n{topics_block(keys)}\n{_END}{tail}"
+    _old, tail = rest.split(end, 1)
+    return f"{head}{begin}{begin_line}\n{block}\n{end}{tail}"
+
+
+def with_topics(text: str, keys: list[str]) -> str:
+    """The template text with its generated blocks (topics, destination subscriptions) rewritten for ``keys``."""
+    text = _with_block(text, _BEGIN, _END, topics_block(keys))
+    return _with_block(text, _BEGIN_SUBSCRIPTIONS, _END_SUBSCRIPTIONS, subscriptions_block(keys))
 
 
 def table_definition(template: dict[str, Any], table_name: str, logical_id: str = "EventsTable") -> dict[str, Any]:
-    """``create_table`` arguments for a table of the template (the events table by default), as declared."""
+    """``create_table`` arguments for a table (the events table by default), as declared."""
     properties = template["Resources"][logical_id]["Properties"]
     definition = {
         "TableName": table_name,
@@ -100,9 +120,9 @@ def ttl_attribute(template: dict[str, Any]) -> str:
     return str(template["Resources"]["EventsTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"])
 
 
-def function_environment(template: dict[str, Any]) -> dict[str, Any]:
-    """The ingest function's environment as declared (values may be intrinsics)."""
-    return dict(template["Resources"]["IngestFunction"]["Properties"]["Environment"]["Variables"])
+def function_environment(template: dict[str, Any], logical_id: str = "IngestFunction") -> dict[str, Any]:
+    """A function's environment (the ingest function's by default) as declared (values may be intrinsics)."""
+    return dict(template["Resources"][logical_id]["Properties"]["Environment"]["Variables"])
 
 
 def function_dir(logical_id: str = "IngestFunction") -> Path:

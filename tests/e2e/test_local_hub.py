@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from standardwebhooks import Webhook
 
 from webhook_hub.core.catalog import UNCLASSIFIED_TOPIC_KEY, lookup
 from webhook_hub_cli.apigw import LAMBDA_INVOKE_LIMIT, REQUEST_TOO_LARGE
@@ -212,6 +216,45 @@ def test_a_replay_stopped_with_ctrl_c_resumes_without_duplicates(hub: LocalHub, 
     assert sorted(line["notification"]["event_id"] for line in replays) == sorted(a["event_id"] for a in stored)
     assert {line["attributes"]["replay"] for line in replays} == {"true"}
     assert hub.no_more_notifications()
+
+
+class _Horse(BaseHTTPRequestHandler):
+    """The original guide's Horse route, ``POST /resposta``: records what it gets, answers 200."""
+
+    received: queue.Queue[tuple[str, dict[str, str], bytes]] = queue.Queue()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.received.put((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_the_local_hub_forwards_to_a_localhost_destination_signed(hub: LocalHub) -> None:
+    instance = f"horse-{uuid.uuid4().hex[:8]}"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Horse)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://localhost:{server.server_address[1]}/resposta"
+        added = hub.cli("destinations", "add", "horse", url, "--instance", instance)
+        assert added.returncode == 0, added.stderr
+        secret = added.stdout.rsplit(" ", 1)[1].strip()
+        body = {**json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8")), "instance": instance}
+        status, answer = post(hub.url, json.dumps(body).encode())
+        path, headers, forwarded = _Horse.received.get(timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert status == 200
+    assert path == "/resposta"
+    assert headers["webhook-id"] == json.loads(answer)["event_id"]
+    assert Webhook(secret).verify(forwarded, headers)["data"] == body["data"]
+    assert APIKEY_IN_SAMPLES not in forwarded.decode()
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from webhook_hub.core import catalog
+from webhook_hub.core.destinations import RetryPolicy
 from webhook_hub.errors import PublishFailed
 from webhook_hub_cli import template as stack_template
 
@@ -34,6 +35,7 @@ STORE_TYPES = {
     "AWS::Logs::LogGroup",
 }
 """Every resource type of the stack that holds data; a new kind of store must be added (with its rule)."""
+SQS_EVENT_SOURCES = ({"Fn::GetAtt": ["DestinationIntakeQueue", "Arn"]}, {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
 
 
 @pytest.fixture
@@ -333,6 +335,8 @@ def function_routes(template: Template) -> list[tuple[str, str, Any]]:
             props = event.get("Properties", {})
             if event.get("Type") == "ScheduleV2":
                 continue  # the recovery sweep's timer, not a route
+            if event.get("Type") == "SQS" and props.get("Queue") in SQS_EVENT_SOURCES:
+                continue  # the destinations' queues, not routes
             if event.get("Type") != "HttpApi":
                 routes.append((str(event.get("Type")), "", None))
                 continue
@@ -386,3 +390,105 @@ def test_every_checkov_skip_is_justified_in_place(template: Template) -> None:
     for name, skip in skips:
         assert str(skip.get("id", "")).startswith("CKV"), (name, skip)
         assert len(str(skip.get("comment", "")).strip()) >= 20, f"{name} skips {skip.get('id')} without a reason"
+
+
+# --- Destinations: forwarding to the users' servers ------------------------------------------------
+
+
+def intake_subscriptions(template: Template) -> dict[str, dict[str, Any]]:
+    """Topic logical id -> properties of its subscription of the destinations' intake queue."""
+    return {
+        props["TopicArn"]["Ref"]: props
+        for props in (res["Properties"] for res in resources_of(template, "AWS::SNS::Subscription").values())
+        if props.get("Endpoint") == {"Fn::GetAtt": ["DestinationIntakeQueue", "Arn"]}
+    }
+
+
+def test_the_intake_queue_gets_every_event_topic_raw(template: Template) -> None:
+    subscriptions = intake_subscriptions(template)
+
+    assert set(subscriptions) == {f"{key}Topic" for key in stack_template.topic_keys(template)}
+    assert all(props["Protocol"] == "sqs" and props["RawMessageDelivery"] is True for props in subscriptions.values())
+    broken = copy.deepcopy(template)
+    del broken["Resources"]["CallIntakeSubscription"]
+    assert "CallTopic" not in intake_subscriptions(broken)
+
+
+def test_only_the_stacks_event_topics_may_send_to_the_intake_queue(template: Template) -> None:
+    (statement,) = properties(template, "DestinationIntakeQueuePolicy")["PolicyDocument"]["Statement"]
+
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] == ["sqs:SendMessage"]
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":${AWS::StackName}-event-*")
+
+
+def test_forwarding_is_ordered_per_group_and_outlives_the_longest_retry_window(template: Template) -> None:
+    tasks = properties(template, "DeliveryQueue")
+    longest_window = template["Parameters"]["DestinationRetryHours"]["MaxValue"] * 3600
+    forward = properties(template, "ForwardFunction")
+
+    assert tasks["FifoQueue"] is True
+    assert tasks["FifoThroughputLimit"] == "perMessageGroupId"
+    for queue in ("DeliveryQueue", "ParkedQueue", "DestinationIntakeQueue"):
+        assert properties(template, queue)["MessageRetentionPeriod"] > longest_window, queue
+    assert tasks["VisibilityTimeout"] >= 6 * forward["Timeout"]
+    assert forward["Environment"]["Variables"]["RETRY_WINDOW_HOURS"] == {"Ref": "DestinationRetryHours"}
+    for function in ("ForwardFunction", "DispatchFunction"):
+        (event,) = properties(template, function)["Events"].values()
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], function
+
+
+def statement_named(template: Template, function: str, sid: str) -> dict[str, Any]:
+    (policy,) = properties(template, function)["Policies"]
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == sid]
+    return dict(statement)
+
+
+def test_the_forward_function_reads_only_the_destinations_secrets(template: Template) -> None:
+    secrets = statement_named(template, "ForwardFunction", "ReadDestinationSecrets")
+    readers = [
+        where
+        for where, statement in policy_statements(template["Resources"])
+        if "secretsmanager:GetSecretValue" in as_list(statement.get("Action", []))
+    ]
+
+    assert secrets["Action"] == ["secretsmanager:GetSecretValue"]
+    assert secrets["Resource"]["Fn::Sub"].endswith(":secret:${AWS::StackName}/destinations/*")
+    assert len(readers) == 2, readers  # the ingest function's token, and this
+    outputs = template["Outputs"]
+    assert outputs["DestinationSecretPrefix"]["Value"] == {"Fn::Sub": "${AWS::StackName}/destinations/"}
+
+
+def queue_alarms(template: Template) -> dict[str, dict[str, Any]]:
+    """Queue logical id -> properties of the alarm on its visible messages."""
+    return {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    }
+
+
+def test_parked_and_dead_lettered_deliveries_raise_an_alarm(template: Template) -> None:
+    alarms = queue_alarms(template)
+
+    assert set(alarms) == {"ParkedQueue", "DeliveryDeadLetterQueue"}
+    for alarm in alarms.values():
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+        assert alarm["Threshold"] == 1
+
+
+def test_the_dead_letter_queue_only_takes_what_the_function_never_settles(template: Template) -> None:
+    """A task is received once per retry of its group's head (its own, or the one it waits behind: the group is
+    locked meanwhile), so the retries of the longest window at the shortest jitter bound its receives."""
+    redrive = properties(template, "DeliveryQueue")["RedrivePolicy"]
+    window = template["Parameters"]["DestinationRetryHours"]["MaxValue"] * 3600
+    policy = RetryPolicy(window_seconds=window)
+    elapsed, attempts = 0, 0
+    while elapsed < window:
+        attempts += 1
+        elapsed += policy.backoff(attempts, lambda: 0.0)
+
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"]}
+    assert properties(template, "DeliveryDeadLetterQueue")["FifoQueue"] is True
+    assert attempts + 10 < redrive["maxReceiveCount"]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
 
 
 @cache
@@ -61,6 +62,10 @@ def s3() -> S3Client:
 
 def secretsmanager() -> SecretsManagerClient:
     return _client("secretsmanager")  # type: ignore[no-any-return]
+
+
+def sqs() -> SQSClient:
+    return _client("sqs")  # type: ignore[no-any-return]
 
 
 @cache

@@ -21,3 +21,8 @@ class PayloadStore:
         """Idempotent: keys are derived from the event, so a retry rewrites the same object."""
         client = self._client() if callable(self._client) else self._client
         client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        client = self._client() if callable(self._client) else self._client
+        body: bytes = client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
