@@ -79,6 +79,8 @@ class Alarm:
         """The alarm as CloudFormation creates it; ``resolve`` gives the value of a ``Ref`` in a dimension."""
 
         def value(raw: Any) -> str:
+            if isinstance(raw, dict) and "Fn::GetAtt" in raw:
+                return resolve[".".join(raw["Fn::GetAtt"])]
             return resolve[raw["Ref"]] if isinstance(raw, dict) else str(raw)
 
         evaluation_periods = int(properties["EvaluationPeriods"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +105,28 @@ def scan_items(stack: local_aws.LocalStack) -> list[dict[str, Any]]:
     dynamodb = local_aws.client("dynamodb", stack.endpoint_url)
     items: list[dict[str, Any]] = dynamodb.scan(TableName=stack.table_name, ConsistentRead=True)["Items"]
     return items
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """What ``LocalHubState.load`` asks a running hub: ``GET /`` answers 200."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""
+
+
+@pytest.fixture
+def gateway_url() -> Iterator[str]:
+    """A webhook URL on 127.0.0.1 whose server answers as a running local hub's gateway does, for the CLI
+    commands that find the local hub through its state file."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Gateway)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhook/x"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

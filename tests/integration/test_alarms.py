@@ -33,6 +33,7 @@ NOW = 1_790_000_000.0
 AWS_METRICS = {
     "AWS/ApiGateway": {"4xx", "5xx", "Count", "Latency", "IntegrationLatency", "DataProcessed"},
     "AWS/Lambda": {"Errors", "Throttles", "Invocations", "Duration", "ConcurrentExecutions"},
+    "AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"},
 }
 """The AWS metrics an alarm may watch (HTTP API and Lambda metric lists of their developer guides)."""
 
@@ -43,7 +44,13 @@ def template_alarms() -> dict[str, dict[str, Any]]:
 
 
 def alarm(name: str) -> cw.Alarm:
-    refs = {"HttpApi": "api-id", "IngestFunction": "ingest-fn", "RecoverFunction": "recover-fn"}
+    refs = {
+        "HttpApi": "api-id",
+        "IngestFunction": "ingest-fn",
+        "RecoverFunction": "recover-fn",
+        "ParkedQueue.QueueName": "parked",
+        "DeliveryDeadLetterQueue.QueueName": "forwarding-dead.fifo",
+    }
     return cw.Alarm.from_template(name, template_alarms()[name], refs)
 
 

@@ -394,10 +394,10 @@ def handlers(stack: local_aws.LocalStack) -> Iterator[tuple[Any, Any]]:
 
 
 @pytest.fixture
-def local_state(stack: local_aws.LocalStack, tmp_path: Path) -> Iterator[None]:
+def local_state(stack: local_aws.LocalStack, tmp_path: Path, gateway_url: str) -> Iterator[None]:
     previous = os.environ.get("WEBHOOK_HUB_STATE")
     os.environ["WEBHOOK_HUB_STATE"] = str(tmp_path / "local.json")
-    LocalHubState("http://127.0.0.1:1/webhook/x", stack.endpoint_url, stack.table_name, os.getpid()).save()
+    LocalHubState(gateway_url, stack.endpoint_url, stack.table_name, os.getpid()).save()
     yield
     if previous is None:
         os.environ.pop("WEBHOOK_HUB_STATE", None)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +23,13 @@ from webhook_hub_cli.replay import Checkpoint, Filters, OneQueue, Report, replay
 from .conftest import invoke, receive_all, sample, scan_items
 
 
-class _Alive(BaseHTTPRequestHandler):
-    """What ``LocalHubState.load`` asks a running hub: ``GET /`` answers 200."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent."""
-
-
 @pytest.fixture
-def hub(stack: local_aws.LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    """The stack as the CLI finds a local hub: through the state file ``webhook-hub run`` writes, and a server on
-    127.0.0.1 that answers for the hub as its gateway would."""
+def hub(stack: local_aws.LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gateway_url: str) -> Hub:
+    """The stack as the CLI finds a local hub: through the state file ``webhook-hub run`` writes."""
     monkeypatch.setenv("WEBHOOK_HUB_STATE", str(tmp_path / "local.json"))
     prefix = stack.environment["TOPIC_ARN_PREFIX"]
-    alive = ThreadingHTTPServer(("127.0.0.1", 0), _Alive)
-    thread = threading.Thread(target=alive.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{alive.server_address[1]}/webhook/x"
-    LocalHubState(url, stack.endpoint_url, stack.table_name, os.getpid(), prefix).save()
-    yield Hub(stack.table_name, prefix, stack.endpoint_url)
-    alive.shutdown()
-    alive.server_close()
-    thread.join(timeout=5)
+    LocalHubState(gateway_url, stack.endpoint_url, stack.table_name, os.getpid(), prefix).save()
+    return Hub(stack.table_name, prefix, stack.endpoint_url)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict[str, Any]], str]:

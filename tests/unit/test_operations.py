@@ -68,7 +68,7 @@ def test_every_command_has_one_help_line(monkeypatch: pytest.MonkeyPatch) -> Non
     with redirect_stdout(out), pytest.raises(SystemExit):
         main(["--help"])
     listed = [line.split()[0] for line in out.getvalue().splitlines() if line.startswith("    ") and line.split()]
-    names = {"run", "send", "events", "show", "message", "replay", "instances", "inspect", "docs"}
+    names = {"run", "send", "events", "show", "message", "replay", "instances", "destinations", "inspect", "docs"}
 
     assert set(listed) == names, "each command's name and help on one line, nothing wrapped"
     assert len(COMMANDS) == len(names)

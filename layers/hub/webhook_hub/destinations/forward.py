@@ -208,7 +208,7 @@ class Forwarder:
 
     def _body(self, item: Item, body_format: str) -> bytes:
         if body_format == FORMAT_NOTIFICATION:
-            return delivery_of(item).message.encode()
+            return delivery_of(item).notification.encode()
         if "payload" in item:
             return str(item["payload"]["S"]).encode()
         return self._payloads.get(item["payload_ref"]["M"]["key"]["S"])
