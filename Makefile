@@ -83,8 +83,9 @@ security-check: $(CHECKOV_STAMP) $(TRANSFORMED)
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache
 
-# Benchmarks (not part of `make test`): sam build, then cold start, warm cost, AWS calls, artifact size and cost
-# against their baselines, on 127.0.0.1 only; writes docs/performance.md and docs/cost.md (see bench/__main__.py).
+# Benchmarks (not part of `make test`): sam build, then cold start, AWS calls and write units per case, artifact
+# size, the local hub's events/s, each beside its baseline, and the cost per million events, on 127.0.0.1 only;
+# writes docs/performance.md and docs/cost.md (see bench/__main__.py).
 bench: $(STAMP) $(SAM_STAMP)
 	@tools/lambda-python-bin >/dev/null
 	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
