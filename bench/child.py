@@ -1,16 +1,13 @@
-"""Runs inside a fresh ``python3.13 -I -S -B`` process on the built artifact: ``child.py MODE SPEC``, where SPEC is
-a JSON file the parent wrote (paths, events, where to write the result).
+"""Runs in a fresh ``python3.13 -I -S -B`` process on the built artifact: ``child.py MODE SPEC``, SPEC being a JSON
+file the parent wrote. Only the standard library is importable until a mode puts the artifact on ``sys.path``
+(Lambda's order: function, layer, then the runtime's boto3). Modes:
 
-Only the standard library is importable until a mode puts the artifact on ``sys.path`` (Lambda's order: function,
-layer, then the runtime's boto3). Modes:
-
-- ``baseline``: import boto3 and create the DynamoDB and SNS clients: the least a Python function that stores and
+- ``baseline``: import boto3 and create the DynamoDB and SNS clients: the least a function that stores and
   publishes does.
-- ``floor``: boto3, the three clients a first event needs and its four calls, with none of the hub's code.
 - ``hub``: import the handler, then answer one new text message; import and first event timed apart.
-- ``cases``: one container answering the cases in order against moto: per case the botocore requests sent, what
-  was published or put in S3, and every DynamoDB write with its items before and after (read back from moto, which
-  reports a constant as consumed capacity); then each priced case again, many times, for its CPU time and log bytes.
+- ``cases``: one container answering the cases in order against moto, recording per case the botocore requests
+  sent and, for each DynamoDB write, the items before and after it (read back from moto, whose consumed capacity
+  is a constant); then each priced case many times over, for its CPU time and log bytes per event.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-_STARTED = time.perf_counter()
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 CONTEXT = SimpleNamespace(  # what Powertools and the handler read from Lambda's context object
     function_name="webhook-hub-ingest",
@@ -39,15 +35,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
-def _artifact_on_path(spec: dict[str, Any], *, hub: bool) -> None:
-    if hub:
-        sys.path[:0] = [spec["function"], spec["layer"]]
-    sys.path.append(spec["runtime"])
-
-
 def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    _artifact_on_path(spec, hub=False)
+    sys.path.append(spec["runtime"])
     import boto3
 
     imported = time.perf_counter()
@@ -56,43 +46,14 @@ def baseline(spec: dict[str, Any]) -> dict[str, Any]:
     return {"import_ms": _ms(imported - started), "total_ms": _ms(time.perf_counter() - started)}
 
 
-def floor(spec: dict[str, Any]) -> dict[str, Any]:
-    """The AWS part of a first event with nothing of ours: boto3, three clients, the same four calls."""
-    started = time.perf_counter()
-    _artifact_on_path(spec, hub=False)
-    import boto3
-
-    imported = time.perf_counter()
-    secrets: Any = boto3.client("secretsmanager")
-    dynamodb: Any = boto3.client("dynamodb")
-    sns: Any = boto3.client("sns")
-    secrets.get_secret_value(SecretId=os.environ["TOKEN_SECRET_ID"])
-    table, key = os.environ["TABLE_NAME"], {"pk": {"S": spec["pk"]}}
-    dynamodb.put_item(TableName=table, Item=key, ConditionExpression="attribute_not_exists(pk)")
-    sns.publish(TopicArn=os.environ["TOPIC_ARN_PREFIX"] + "MessagesUpsert", Message="{}")
-    dynamodb.update_item(
-        TableName=table,
-        Key=key,
-        UpdateExpression="SET #state = :published",
-        ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":published": {"S": "published"}},
-    )
-    done = time.perf_counter()
-    return {
-        "import_ms": _ms(imported - started),
-        "first_event_ms": _ms(done - imported),
-        "total_ms": _ms(done - started),
-    }
-
-
 def hub(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    _artifact_on_path(spec, hub=True)
+    sys.path[:0] = [spec["function"], spec["layer"]]
+    sys.path.append(spec["runtime"])
     import app
 
     imported = time.perf_counter()
-    event = spec["event"]  # already parsed: nothing between the two clocks but the call
-    response = app.lambda_handler(event, CONTEXT)
+    response = app.lambda_handler(spec["event"], CONTEXT)
     done = time.perf_counter()
     return {
         "import_ms": _ms(imported - started),
@@ -103,24 +64,20 @@ def hub(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Probe:
-    """botocore hooks on the hub's clients: the requests each case sends, and the items its writes change."""
+    """botocore hooks on the hub's clients: what each case sends, and the items its writes change."""
 
     def __init__(self, reader: Any) -> None:
-        self.reader = reader
-        """A client of our own, not probed, that reads items back from moto."""
+        self.reader = reader  # a client of our own, not probed
         self.capture = True
         self.calls: list[str] = []
         self.sent: list[dict[str, Any]] = []
         self.tables: dict[str, dict[str, Any]] = {}
-        self._pending: list[dict[str, Any]] = []
+        self._writes: list[dict[str, Any]] = []
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-parameter-build", self._before)
         client.meta.events.register("before-send", self._send)
         client.meta.events.register("after-call", self._after)
-
-    def reset(self) -> None:
-        self.calls, self.sent = [], []
 
     def _send(self, event_name: str, **_: Any) -> None:
         if self.capture:
@@ -138,34 +95,36 @@ class _Probe:
         elif model.name == "PutObject":
             body = params["Body"]  # botocore may have wrapped the bytes in a BytesIO by now
             request["bytes"] = len(body.getbuffer()) if hasattr(body, "getbuffer") else len(body)
-        if model.name in WRITES:
-            self._pending = [{**write, "before": self._read(write)} for write in self._targets(model.name, params)]
+        elif model.name in WRITES:
+            self._writes = [{**write, "before": self._read(write)} for write in self._targets(model.name, params)]
         self.sent.append(request)
 
     def _after(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        if not self.capture or model.name not in WRITES:
-            return
-        failed = "Error" in parsed
-        writes = [{**write, "after": self._read(write), "failed": failed} for write in self._pending]
-        self.sent[-1]["writes"] = writes
+        if self.capture and model.name in WRITES:
+            failed = "Error" in parsed
+            self.sent[-1]["writes"] = [
+                {**write, "after": self._read(write), "failed": failed} for write in self._writes
+            ]
 
     def _targets(self, operation: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Each item the write names: its table, key, the item offered (puts) and the transaction factor."""
+        """Each item a write names: its table, key, the item offered (puts) and the factor (2 in a transaction)."""
         if operation == "TransactWriteItems":
             entries = [(body, 2) for entry in params["TransactItems"] for body in entry.values()]
         elif operation == "BatchWriteItem":
             entries = [
-                ({"TableName": table, **next(iter(request.values()))}, 1)
+                ({"TableName": table, **body}, 1)
                 for table, requests in params["RequestItems"].items()
                 for request in requests
+                for body in request.values()
             ]
         else:
             entries = [(params, 1)]
         targets = []
         for body, factor in entries:
             table = self._table(body["TableName"])
-            names = [part["AttributeName"] for part in table["KeySchema"]]
-            key = body.get("Key") or {name: body["Item"][name] for name in names}
+            key = body.get("Key") or {
+                part["AttributeName"]: body["Item"][part["AttributeName"]] for part in table["KeySchema"]
+            }
             targets.append({"table": table["TableName"], "key": key, "offered": body.get("Item"), "factor": factor})
         return targets
 
@@ -180,21 +139,19 @@ class _Probe:
         return self.tables[name]
 
     def _read(self, write: dict[str, Any]) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self.reader.get_item(
-            TableName=write["table"], Key=write["key"], ConsistentRead=True
-        ).get("Item")
-        return found
+        answer = self.reader.get_item(TableName=write["table"], Key=write["key"], ConsistentRead=True)
+        return answer.get("Item")  # type: ignore[no-any-return]
 
 
-def _stdout_bytes() -> int:
+def _logged_bytes() -> int:
     sys.stdout.flush()
     return os.fstat(1).st_size
 
 
 def cases(spec: dict[str, Any]) -> dict[str, Any]:
-    log = os.open(spec["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)  # the function's logs go to a file, as Lambda's go to its log pipe; their bytes are counted
-    _artifact_on_path(spec, hub=True)
+    os.dup2(os.open(spec["log_file"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)  # as Lambda's log pipe
+    sys.path[:0] = [spec["function"], spec["layer"]]
+    sys.path.append(spec["runtime"])
     import botocore.session
 
     import app
@@ -207,42 +164,34 @@ def cases(spec: dict[str, Any]) -> dict[str, Any]:
         probe.attach(client)
     results: dict[str, Any] = {"cases": {}, "priced": {}}
     for case in spec["cases"]:
-        if case.get("delete_topic"):
+        if "delete_topic" in case:
             sns.delete_topic(TopicArn=case["delete_topic"])
-        if case.get("create_topic"):
+        if "create_topic" in case:
             sns.create_topic(Name=case["create_topic"])
-        probe.reset()
+        probe.calls, probe.sent = [], []
         answer = app.lambda_handler(case["event"], CONTEXT)
         body = json.loads(answer["body"])
-        results["cases"][case["name"]] = {
-            "answer": f"{answer['statusCode']} {body.get('status') or body.get('error')}",
-            "calls": list(probe.calls),
-            "sent": list(probe.sent),
-        }
+        status = f"{answer['statusCode']} {body.get('status') or body.get('error')}"
+        results["cases"][case["name"]] = {"answer": status, "calls": probe.calls, "sent": probe.sent}
     probe.capture = False
     for name, events in spec["priced"].items():
-        cpu: list[float] = []
-        logged = _stdout_bytes()
+        cpu, logged = [], _logged_bytes()
         for event in events:
             started = time.thread_time()
             app.lambda_handler(event, CONTEXT)
             cpu.append(time.thread_time() - started)
         results["priced"][name] = {
             "cpu_ms": _ms(statistics.median(cpu)),
-            "log_bytes": round((_stdout_bytes() - logged) / len(events)),
+            "log_bytes": round((_logged_bytes() - logged) / len(events)),
         }
-    results["tables"] = probe.tables
-    return results
-
-
-MODES = {"baseline": baseline, "floor": floor, "hub": hub, "cases": cases}
+    return {**results, "tables": probe.tables}
 
 
 def main(argv: list[str]) -> int:
     mode, spec_path = argv[1], argv[2]
     with open(spec_path, encoding="utf-8") as handle:
         spec = json.load(handle)
-    result = MODES[mode](spec)
+    result = {"baseline": baseline, "hub": hub, "cases": cases}[mode](spec)
     with open(spec["result"], "w", encoding="utf-8") as handle:
         json.dump(result, handle, default=lambda value: value.decode("latin-1"))  # B values: len() stays theirs
     return 0

@@ -1,14 +1,14 @@
-"""Sustained events/s of the local hub (``webhook-hub run``), against its emulator alone doing the same AWS calls.
+"""Sustained events/s of the local hub (``webhook-hub run``) beside its emulator alone doing the same AWS calls.
 
-Both run at once as processes of their own, and are measured in alternating windows so drift in the machine's
-load falls on both alike. Eight senders post new text messages (each with its own message id, so each is
-stored, published and marked) for the window; the rate counts the ones answered 200 ``accepted``.
+Both run at once, each in processes of its own, measured in alternating windows so drift in the machine's load
+falls on both alike. Eight senders send new events (new message ids: each is stored, published and marked) for
+the window; the rate counts those done (for the hub, answered 200 ``accepted``).
 
-- **hub**: ``webhook-hub run`` as a user starts it: its gateway, four container processes, moto, the tap that
+- **hub**: ``webhook-hub run`` as a user starts it: its gateway, four container processes, moto, and the tap that
   reads every notification back.
 - **baseline**: moto alone, provisioned the same way (topics fanned out to a queue), and eight threads making the
-  three calls of a new event (conditional put of a 1.4 KB item, publish of a 2 KB message, update), with none of
-  the hub's code: what the emulator allows, the ceiling for the hub.
+  three calls of a new event (a conditional put of a 1.4 KB item, a 2 KB publish, the update) with none of the
+  hub's code: the ceiling the emulator sets.
 """
 
 from __future__ import annotations
@@ -31,19 +31,17 @@ from webhook_hub_cli import local_aws
 
 SENDERS = 8
 WARMUP_SECONDS = 10.0
-"""Posting from every sender first, until all four containers have started (spawned on demand, each a cold start)."""
+"""Every sender posting before the hub is timed, until its four containers (spawned on demand) have started."""
 
 
 def _rate(send: Callable[[int], bool], seconds: float) -> float:
-    """Events per second that ``send`` completes from SENDERS threads in ``seconds``."""
+    """Events per second that ``send`` completes from SENDERS threads for ``seconds``."""
     done = [0] * SENDERS
     deadline = time.monotonic() + seconds
 
     def sender(slot: int) -> None:
-        count = 0
         while time.monotonic() < deadline:
-            count += send(slot * 10_000_000 + count)
-            done[slot] = count
+            done[slot] += send(slot)
 
     threads = [threading.Thread(target=sender, args=(slot,)) for slot in range(SENDERS)]
     started = time.monotonic()
@@ -51,63 +49,60 @@ def _rate(send: Callable[[int], bool], seconds: float) -> float:
         thread.start()
     for thread in threads:
         thread.join()
-    return sum(done) / (time.monotonic() - started)
+    return round(sum(done) / (time.monotonic() - started), 1)
 
 
-class _Hub:
-    def __init__(self, work: Path) -> None:
-        state = work / "hub-state.json"
-        self.log = (work / "hub.stderr").open("wb")
-        env = {**os.environ, "WEBHOOK_HUB_STATE": str(state), "PYTHONUNBUFFERED": "1"}
-        command = [str(Path(sys.executable).with_name("webhook-hub")), "run", "--json", "--port", "0"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, env=env)
-        deadline = time.monotonic() + 60
-        while not (match := re.search(r"Webhook URL: http://([^/]+)(/\S+)", (work / "hub.stderr").read_text())):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the local hub printed no Webhook URL")
-            time.sleep(0.1)
-        self.host, self.path = match.groups()
+def _start_hub(work: Path) -> tuple[subprocess.Popen[bytes], Callable[[int], bool]]:
+    log = work / "hub.stderr"
+    with log.open("wb") as stderr:
+        hub = subprocess.Popen(
+            [str(Path(sys.executable).with_name("webhook-hub")), "run", "--json", "--port", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, "WEBHOOK_HUB_STATE": str(work / "state.json")},
+        )
+    deadline = time.monotonic() + 60
+    while not (found := re.search(r"Webhook URL: http://([^/]+)(/\S+)", log.read_text(errors="replace"))):
+        if time.monotonic() > deadline or hub.poll() is not None:
+            raise RuntimeError(f"the local hub printed no Webhook URL: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+    host, path = found.groups()
 
-    def send(self, number: int) -> bool:
-        document = cases.text_message(cases.unique_id(f"hub{number}"))
-        connection = http.client.HTTPConnection(self.host, timeout=60)
+    def send(slot: int) -> bool:
+        connection = http.client.HTTPConnection(host, timeout=60)
         try:
-            connection.request("POST", self.path, json.dumps(document).encode(), cases.HEADERS)
+            document = cases.text_message(cases.unique_id(f"hub{slot}"))
+            connection.request("POST", path, json.dumps(document).encode(), cases.HEADERS)
             answer = connection.getresponse()
             return answer.status == 200 and json.loads(answer.read()).get("status") == "accepted"
         finally:
             connection.close()
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.log.close()
+    return hub, send
 
 
-class _Emulator:
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.throughput"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None
-        url = self.process.stdout.readline().strip()
+def _start_emulator() -> tuple[subprocess.Popen[str], Callable[[int], bool]]:
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "bench.throughput"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert emulator.stdout is not None
+    url = emulator.stdout.readline().strip()
+    try:
         stack = local_aws.provision(url, "bench-baseline", tap=True)
-        self.table, self.topic = stack.table_name, stack.topic_arns[cases.TEXT_TOPIC]
-        self.item = "x" * 1400
-        self.message = "x" * 2000
-        self.clients = [(local_aws.client("dynamodb", url), local_aws.client("sns", url)) for _ in range(SENDERS)]
+    except BaseException:
+        emulator.kill()
+        raise
+    table, topic = stack.table_name, stack.topic_arns[cases.TEXT_TOPIC]
+    clients = [(local_aws.client("dynamodb", url), local_aws.client("sns", url)) for _ in range(SENDERS)]
 
-    def send(self, number: int) -> bool:
-        dynamodb, sns = self.clients[number // 10_000_000]
-        key = {"pk": {"S": f"baseline-{time.time_ns()}-{number}"}}
-        dynamodb.put_item(
-            TableName=self.table,
-            Item={**key, "payload": {"S": self.item}},
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        sns.publish(TopicArn=self.topic, Message=self.message)
+    def send(slot: int) -> bool:
+        dynamodb, sns = clients[slot]
+        key = {"pk": {"S": cases.unique_id(f"baseline{slot}")}}
+        condition = "attribute_not_exists(pk)"
+        dynamodb.put_item(TableName=table, Item={**key, "payload": {"S": "x" * 1400}}, ConditionExpression=condition)
+        sns.publish(TopicArn=topic, Message="x" * 2000)
         dynamodb.update_item(
-            TableName=self.table,
+            TableName=table,
             Key=key,
             UpdateExpression="SET #state = :published",
             ExpressionAttributeNames={"#state": "state"},
@@ -115,35 +110,33 @@ class _Emulator:
         )
         return True
 
-    def stop(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
+    return emulator, send
 
 
 def measure(seconds: float, rounds: int = 2) -> dict[str, Any]:
-    """``rounds`` windows of ``seconds`` each for the hub and the baseline, alternating."""
+    """``rounds`` windows of ``seconds`` for the hub and for the baseline, alternating."""
     rates: dict[str, list[float]] = {"hub": [], "baseline": []}
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as work:
-        hub, emulator = _Hub(Path(work)), _Emulator()
+        hub, send_to_hub = _start_hub(Path(work))
         try:
-            _rate(hub.send, WARMUP_SECONDS)
-            for _ in range(rounds):
-                rates["hub"].append(round(_rate(hub.send, seconds), 1))
-                rates["baseline"].append(round(_rate(emulator.send, seconds), 1))
+            emulator, send_to_emulator = _start_emulator()
+            try:
+                _rate(send_to_hub, WARMUP_SECONDS)
+                for _ in range(rounds):
+                    rates["hub"].append(_rate(send_to_hub, seconds))
+                    rates["baseline"].append(_rate(send_to_emulator, seconds))
+            finally:
+                assert emulator.stdin is not None
+                emulator.stdin.close()  # it stops when its stdin closes
+                emulator.wait(timeout=30)
         finally:
-            hub.stop()
-            emulator.stop()
+            hub.terminate()
+            hub.wait(timeout=30)
     return {"seconds": seconds, "senders": SENDERS, "rates": rates}
 
 
-def _serve_emulator() -> None:
-    """The baseline's moto, in a process of its own as the hub's is: prints its URL, stops when stdin closes."""
+if __name__ == "__main__":  # the baseline's moto, in a process of its own as the hub's is
     server, url = local_aws.start_emulator()
     print(url, flush=True)
     sys.stdin.read()
     server.stop()
-
-
-if __name__ == "__main__":
-    _serve_emulator()
