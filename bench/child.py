@@ -20,7 +20,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
 CONTEXT = SimpleNamespace(  # what Powertools and the handler read from Lambda's context object
     function_name="webhook-hub-ingest",
     function_version="$LATEST",
@@ -110,13 +110,6 @@ class _Probe:
         """Each item a write names: its table, key, the item offered (puts) and the factor (2 in a transaction)."""
         if operation == "TransactWriteItems":
             entries = [(body, 2) for entry in params["TransactItems"] for body in entry.values()]
-        elif operation == "BatchWriteItem":
-            entries = [
-                ({"TableName": table, **body}, 1)
-                for table, requests in params["RequestItems"].items()
-                for request in requests
-                for body in request.values()
-            ]
         else:
             entries = [(params, 1)]
         targets = []
