@@ -113,7 +113,8 @@ def summary(results: dict[str, Any]) -> str:
 
 
 def _parts(units: dict[str, int]) -> str:
-    return f"**{sum(units.values())}** (" + ", ".join(f"{part} {count}" for part, count in units.items()) + ")"
+    parts = ", ".join(f"{part} {count}" for part, count in units.items())
+    return f"**{sum(units.values())}** ({parts})" if units else "0"
 
 
 def _header(results: dict[str, Any], title: str) -> list[str]:
