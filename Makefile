@@ -16,7 +16,7 @@ $(STAMP): requirements/dev.txt layers/hub/requirements.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/webhook-hub run $(ARGS)
 
-test: lint typecheck unit template-check security-check
+test: lambda-python lint typecheck unit template-check security-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,6 +46,11 @@ LAMBDA_PYTHON_BIN ?=
 export LAMBDA_PYTHON_BIN
 LAMBDA_ENV := PATH="$$(tools/lambda-python-bin):$$PATH"
 
+.PHONY: lambda-python
+# First in `make test`, so a machine without Python 3.13 learns what to install before minutes of tests.
+lambda-python:
+	@tools/lambda-python-bin >/dev/null
+
 .PHONY: template-check security-check
 
 $(SAM_STAMP): requirements/sam.txt
@@ -67,8 +72,7 @@ $(TRANSFORMED): template.yaml tools/sam_transform.py $(SAM_STAMP)
 
 # sam validate --lint; cfn-lint of the transformed template; sam build (python3.13, arm64); then
 # tools/smoke_artifact.py imports and invokes the built artifact on python3.13 against moto.
-template-check: $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
-	@tools/lambda-python-bin >/dev/null
+template-check: lambda-python $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
 	timeout 300 $(SAM_VENV)/bin/sam validate --lint
 	timeout 300 $(SAM_VENV)/bin/cfn-lint $(TRANSFORMED)
 	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
@@ -86,7 +90,6 @@ clean:
 # Benchmarks (not part of `make test`): sam build, then cold start, AWS calls and write units per case, artifact
 # size, the local hub's events/s, each beside its baseline, and the cost per million events, on 127.0.0.1 only;
 # writes docs/performance.md and docs/cost.md (see bench/__main__.py).
-bench: $(STAMP) $(SAM_STAMP)
-	@tools/lambda-python-bin >/dev/null
+bench: lambda-python $(STAMP) $(SAM_STAMP)
 	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
 	$(LAMBDA_ENV) timeout 1200 $(BIN)/python -m bench $(ARGS)
