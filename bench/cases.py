@@ -33,22 +33,17 @@ PRICED = {
 """The cases priced per million in docs/cost.md, by the case whose requests they use, and their label."""
 
 
-def body(name: str = "messages-upsert") -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((BODIES / f"{name}.json").read_text(encoding="utf-8"))
-    return loaded
-
-
-def text_message(message_id: str) -> dict[str, Any]:
-    """A new inbound text message (``messages.upsert``, keyed by its message id): the event users receive most."""
-    document = body()
+def text_message(message_id: str, sample: str = "messages-upsert") -> dict[str, Any]:
+    """A new inbound message (``messages.upsert``, keyed by its message id); a text by default, the event users
+    receive most."""
+    document: dict[str, Any] = json.loads((BODIES / f"{sample}.json").read_text(encoding="utf-8"))
     document["data"]["key"]["id"] = message_id
     return document
 
 
 def large_message(message_id: str) -> dict[str, Any]:
     """An image message with its media inline as base64, grown past the inline limit."""
-    document = body("messages-upsert-image")
-    document["data"]["key"]["id"] = message_id
+    document = text_message(message_id, "messages-upsert-image")
     document["data"]["message"]["base64"] = "QkVOQ0g" * (LARGE_BODY_BYTES // 7)
     return document
 

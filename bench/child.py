@@ -123,12 +123,7 @@ class _Probe:
 
     def _table(self, name: str) -> dict[str, Any]:
         if name not in self.tables:
-            table = self.reader.describe_table(TableName=name)["Table"]
-            indexes = [
-                {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
-                for index in table.get("GlobalSecondaryIndexes", [])
-            ]
-            self.tables[name] = {"TableName": name, "KeySchema": table["KeySchema"], "GlobalSecondaryIndexes": indexes}
+            self.tables[name] = self.reader.describe_table(TableName=name)["Table"]
         return self.tables[name]
 
     def _read(self, write: dict[str, Any]) -> dict[str, Any] | None:
@@ -186,7 +181,10 @@ def main(argv: list[str]) -> int:
         spec = json.load(handle)
     result = {"baseline": baseline, "hub": hub, "cases": cases}[mode](spec)
     with open(spec["result"], "w", encoding="utf-8") as handle:
-        json.dump(result, handle, default=lambda value: value.decode("latin-1"))  # B values: len() stays theirs
+        # B values as latin-1 text keep their len(); dates (in table descriptions) as text.
+        json.dump(
+            result, handle, default=lambda value: value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        )
     return 0
 
 
