@@ -119,7 +119,7 @@ def _entry(item: Item | None, table: dict[str, Any], index: dict[str, Any]) -> I
 def write_units(write: dict[str, Any], table: dict[str, Any]) -> dict[str, int]:
     """Units of one captured write, by ``table`` and by index name."""
     before, after, offered = write["before"], write["after"], write["offered"]
-    largest = max(item_size(item) for item in (before, after, offered) if item is not None)
+    largest = max((item_size(item) for item in (before, after, offered) if item is not None), default=0)
     units = {"table": write["factor"] * _units(largest)}
     if write["failed"]:
         return units
