@@ -16,7 +16,7 @@ $(STAMP): requirements/dev.txt requirements/cli.txt layers/hub/requirements.txt 
 run: $(STAMP)
 	$(BIN)/webhook-hub run $(ARGS)
 
-test: lint typecheck unit template-check security-check
+test: lambda-python lint typecheck unit template-check security-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,11 +44,18 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 TRANSFORMED := .aws-sam/transformed.json
 export SAM_CLI_TELEMETRY := 0
-# The Lambda runtime's Python, for `sam build` and the smoke test of its output. lambda-builders looks
-# for `python3.13` on PATH, and a pyenv shim only answers when PYENV_VERSION names 3.13 (CI sets none),
-# so the version's own bin directory goes first on PATH.
-LAMBDA_PYTHON_BIN ?= $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.13.0/bin
-LAMBDA_ENV := PATH="$(LAMBDA_PYTHON_BIN):$$PATH" PYENV_VERSION=3.13.0:3.11.7
+# The Lambda runtime's Python 3.13, for `sam build` and the smoke test of its output: tools/lambda-python-bin finds
+# it (LAMBDA_PYTHON_BIN if set, python3.13 on PATH, pyenv's versions) or says exactly what to install. Its bin
+# directory goes first on PATH, because lambda-builders runs `python3.13` and a pyenv shim answers only when the
+# pyenv version names it.
+LAMBDA_PYTHON_BIN ?=
+export LAMBDA_PYTHON_BIN
+LAMBDA_ENV := PATH="$$(tools/lambda-python-bin):$$PATH"
+
+.PHONY: lambda-python
+# First in `make test`, so a machine without Python 3.13 learns what to install before minutes of tests.
+lambda-python:
+	@tools/lambda-python-bin >/dev/null
 
 .PHONY: template-check security-check
 
@@ -76,9 +83,7 @@ $(TRANSFORMED): template.yaml tools/sam_transform.py $(SAM_STAMP)
 # sam validate --lint (also of the subscriber kit, examples/consumer); cfn-lint of the transformed template;
 # sam build (python3.13, arm64); then
 # tools/smoke_artifact.py imports and invokes the built artifact on python3.13 against moto.
-template-check: $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
-	@$(LAMBDA_ENV) python3.13 -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
-	  echo "python3.13 (the Lambda runtime) is not in $(LAMBDA_PYTHON_BIN) nor on PATH: set LAMBDA_PYTHON_BIN"; exit 1; }
+template-check: lambda-python $(STAMP) $(SAM_STAMP) $(TRANSFORMED)
 	timeout 300 $(SAM_VENV)/bin/sam validate --lint
 	cd examples/consumer && timeout 300 ../../$(SAM_VENV)/bin/sam validate --lint --region us-east-1
 	timeout 300 $(SAM_VENV)/bin/cfn-lint $(TRANSFORMED)
@@ -94,8 +99,9 @@ security-check: $(CHECKOV_STAMP) $(TRANSFORMED)
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .pytest_cache .ruff_cache
 
-# Benchmarks (not part of `make test`): sam build, then cold start, warm cost, AWS calls, artifact size and cost
-# against their baselines, on 127.0.0.1 only; writes docs/performance.md and docs/cost.md (see bench/__main__.py).
-bench: $(STAMP) $(SAM_STAMP)
+# Benchmarks (not part of `make test`): sam build, then cold start, AWS calls and write units per case, artifact
+# size, the local hub's events/s, each beside its baseline, and the cost per million events, on 127.0.0.1 only;
+# writes docs/performance.md and docs/cost.md (see bench/__main__.py).
+bench: lambda-python $(STAMP) $(SAM_STAMP)
 	$(LAMBDA_ENV) timeout 900 $(SAM_VENV)/bin/sam build
 	$(LAMBDA_ENV) timeout 1200 $(BIN)/python -m bench $(ARGS)

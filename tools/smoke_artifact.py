@@ -361,12 +361,16 @@ def unresolved_imports(layer: Path) -> list[str]:
     return found
 
 
-def run_child(python: str, spec: dict[str, Any], environment: dict[str, str]) -> tuple[dict[str, Any], str]:
+def run_child(
+    python: str, spec: dict[str, Any], environment: dict[str, str], command: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], str]:
+    """Run ``command`` (by default this script's child) on ``python``; returns the result it wrote and its output."""
+    command = command or (str(Path(__file__).resolve()), "--child")
     with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
         spec_path, result_path = Path(scratch) / "spec.json", Path(scratch) / "result.json"
         spec_path.write_text(json.dumps({**spec, "result": str(result_path)}), encoding="utf-8")
         done = subprocess.run(  # -B: write no bytecode, as into a read-only /opt, nor into the artifact
-            [python, "-I", "-S", "-B", str(Path(__file__).resolve()), "--child", str(spec_path)],
+            [python, "-I", "-S", "-B", *command, str(spec_path)],
             capture_output=True,
             text=True,
             timeout=CHILD_TIMEOUT_SECONDS,
@@ -375,9 +379,28 @@ def run_child(python: str, spec: dict[str, Any], environment: dict[str, str]) ->
             check=False,
         )
         output = done.stdout + done.stderr
-        check(done.returncode == 0 and result_path.exists(), f"the built function failed:\n{output}")
+        check(done.returncode == 0 and result_path.exists(), f"the built function failed:\n{output[-6000:]}")
         result: dict[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
     return result, output
+
+
+def lambda_environment(endpoint_url: str, function_environment: dict[str, str], memory_mb: int) -> dict[str, str]:
+    """What Lambda gives the function (its template environment included), pointed at a local AWS endpoint."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": "webhook-hub-ingest",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
+        **function_environment,
+    }
 
 
 def answer_of(result: dict[str, Any], name: str) -> tuple[int, dict[str, Any]]:
@@ -411,21 +434,7 @@ def smoke() -> None:
             "events": {"health": health, "webhook": webhook},
             "queue_functions": [[str(BUILD / logical_id), handler] for logical_id, handler in QUEUE_FUNCTIONS],
         }
-        environment = {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "TZ": ":UTC",
-            "AWS_REGION": local_aws.REGION,
-            "AWS_DEFAULT_REGION": local_aws.REGION,
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_LAMBDA_FUNCTION_NAME": "webhook-hub-ingest",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-            "LAMBDA_TASK_ROOT": str(FUNCTION_DIR),
-            **stack.environment,
-        }
+        environment = lambda_environment(endpoint_url, stack.environment, memory_mb=512)
         result, output = run_child(python, spec, environment)
 
         status, body = answer_of(result, "health")
