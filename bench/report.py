@@ -11,6 +11,12 @@ import statistics
 from typing import Any
 
 from bench import cases
+from webhook_hub.record import PENDING_SHARDS
+
+PARTITION_WRITES_PER_SECOND = 1_000
+"""DynamoDB's write throughput for one partition key value (Developer Guide, partitions and data distribution)."""
+PENDING_WRITES_PER_EVENT = 2
+"""The entry written with the event, and deleted when it is published."""
 
 PRICES_AS_OF = "mid-2025"
 """When these were the published us-east-1 list prices, as known to the author; check the AWS pricing pages."""
@@ -232,7 +238,29 @@ def _performance(results: dict[str, Any]) -> str:
         dollars = _lambda_dollars(warm, memory) + COLD_SHARE * _lambda_dollars(cold_ms, memory)
         chosen = " **(chosen)**" if memory == MEMORY_MB else ""
         lines.append(f"| {memory} MB{chosen} | {warm:.0f} ms | {cold_ms / 1000:.2f} s | ${dollars:.2f} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + _pending_ceiling()
+
+
+def _pending_ceiling() -> str:
+    """Arithmetic, not a measurement: the write rate one index key value takes is DynamoDB's documented limit."""
+    per_key = PARTITION_WRITES_PER_SECOND // PENDING_WRITES_PER_EVENT
+    return "\n".join(
+        [
+            "## 6. The `Pending` index's ceiling",
+            "",
+            f"Every new event writes its `Pending` entry and its publication deletes it: {PENDING_WRITES_PER_EVENT} "
+            f"index writes per event under the event's `pending` key value. DynamoDB takes about "
+            f"{PARTITION_WRITES_PER_SECOND:,} write units a second on one partition key value (of a table or of an "
+            "index: a global secondary index that cannot keep up throttles the table's writes), so one key value "
+            f"would cap the hub near {per_key:,} events a second. The key is one of {PENDING_SHARDS} shard values, "
+            "chosen from the event id (uniformly distributed), so the ceiling is "
+            f"{PENDING_SHARDS} x {per_key:,} = **{PENDING_SHARDS * per_key:,} events a second**. Past that the next "
+            f"limit is one instance's own: its `ByInstance` key takes one write per event, {PARTITION_WRITES_PER_SECOND:,} "
+            f"events a second for a single instance. The recovery sweep reads the {PENDING_SHARDS} shards "
+            "in parallel.",
+            "",
+        ]
+    )
 
 
 def _costs(results: dict[str, Any]) -> str:
