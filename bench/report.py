@@ -255,8 +255,8 @@ def _pending_ceiling() -> str:
             f"would cap the hub near {per_key:,} events a second. The key is one of {PENDING_SHARDS} shard values, "
             "chosen from the event id (uniformly distributed), so the ceiling is "
             f"{PENDING_SHARDS} x {per_key:,} = **{PENDING_SHARDS * per_key:,} events a second**. Past that the next "
-            f"limit is one instance's own: its `ByInstance` key takes one write per event, {PARTITION_WRITES_PER_SECOND:,} "
-            f"events a second for a single instance. The recovery sweep reads the {PENDING_SHARDS} shards "
+            "limit is one instance's own: its `ByInstance` key takes one write per event, "
+            f"{PARTITION_WRITES_PER_SECOND:,} events a second for a single instance. The recovery sweep reads the {PENDING_SHARDS} shards "
             "in parallel.",
             "",
         ]
