@@ -256,8 +256,8 @@ def _pending_ceiling() -> str:
             "chosen from the event id (uniformly distributed), so the ceiling is "
             f"{PENDING_SHARDS} x {per_key:,} = **{PENDING_SHARDS * per_key:,} events a second**. Past that the next "
             "limit is one instance's own: its `ByInstance` key takes one write per event, "
-            f"{PARTITION_WRITES_PER_SECOND:,} events a second for a single instance. The recovery sweep reads the {PENDING_SHARDS} shards "
-            "in parallel.",
+            f"{PARTITION_WRITES_PER_SECOND:,} events a second for a single instance. The recovery sweep reads the "
+            f"{PENDING_SHARDS} shards in parallel.",
             "",
         ]
     )
