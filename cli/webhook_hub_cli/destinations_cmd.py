@@ -241,7 +241,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=destinations)
 
 
-def _hub(args: argparse.Namespace) -> Hub | None:
+def hub_of(args: argparse.Namespace) -> Hub | None:
+    """The destinations of ``--stack``, else of the running local hub; ``None`` (and a message) when neither."""
     if args.stack:
         return deployed_hub(args.stack)
     state = LocalHubState.load()
@@ -262,7 +263,7 @@ def _headers(pairs: list[str]) -> dict[str, str]:
 
 
 def destinations(args: argparse.Namespace) -> int:
-    hub = _hub(args)
+    hub = hub_of(args)
     if hub is None:
         return 2
     try:

@@ -19,7 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from webhook_hub_cli import hub_access
+from webhook_hub.destinations.parked import list_parked, parked_summary, redrive
+from webhook_hub_cli import destinations_cmd, hub_access
 from webhook_hub_cli.local_state import state_path
 from webhook_hub_cli.replay import (
     DEFAULT_RATE,
@@ -36,6 +37,8 @@ from webhook_hub_cli.replay import (
     replay,
 )
 
+STATE_PARKED = "parked"
+"""Not an event's state: a delivery to a destination (issue 12) that was parked after its retry window."""
 DEFAULT_DAYS = 30
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -56,7 +59,12 @@ def register(subparsers: Any) -> None:
     chosen.add_argument(
         "--event-id", dest="event_ids", metavar="ID", action="append", default=[], help="this event; repeatable"
     )
-    chosen.add_argument("--state", choices=STATES, help="only events in this state; `failed` lists them by itself")
+    chosen.add_argument(
+        "--state",
+        choices=(*STATES, STATE_PARKED),
+        help="only events in this state; `failed` lists them by itself; `parked`: deliveries to your own servers "
+        "that were parked, sent again to their destination, each with a new retry window",
+    )
     chosen.add_argument("--since", help="received at or after (ISO, UTC if no offset); default: 30 days ago")
     chosen.add_argument("--until", help="received at or before (ISO, UTC if no offset); default: now")
     where = parser.add_mutually_exclusive_group()
@@ -124,7 +132,26 @@ def _summary_line(report: Report, target: Target, dry_run: bool, seconds: float)
     return line
 
 
+def _redrive_parked(args: argparse.Namespace) -> int:
+    """Parked deliveries go back to the destination that did not take them, not to a topic (the event itself was
+    published): the same as ``webhook-hub destinations redrive``."""
+    hub = destinations_cmd.hub_of(args)
+    if hub is None:
+        return hub_access.NO_HUB_EXIT
+    if args.dry_run:
+        parked = list_parked(hub.queue())
+        for delivery in parked:
+            print(json.dumps(parked_summary(delivery), ensure_ascii=False))
+        print(json.dumps({"record": "summary", "would_redrive": len(parked)}) if args.json else f"{len(parked)} parked")
+        return 0
+    queued = redrive(hub.queue(), now=time.time())
+    print(json.dumps({"record": "summary", "redriven": len(queued)}) if args.json else f"{len(queued)} redriven")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.state == STATE_PARKED:
+        return _redrive_parked(args)
     if not (args.instance or args.event_types or args.event_ids or args.state == STATE_FAILED):
         return hub_access.fail("replay needs --instance, --type, --event-id or --state failed (no table scans)")
     try:

@@ -307,9 +307,14 @@ def test_410_gone_disables_the_destination_alerts_and_parks_its_events(
     assert sorted(row["event_id"] for row in listed) == sorted(p.task.event_id for p in parked)
     assert main(["destinations", "enable", "gone"]) == 0
     assert engine.hub.store().get("gone").enabled  # type: ignore[union-attr]
-    assert main(["destinations", "redrive", "--destination", "gone"]) == 0
-    assert capsys.readouterr().out == "3 parked deliveries queued again\n"
+    assert main(["replay", "--state", "parked", "--dry-run", "--json"]) == 0
+    *would, summary = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (len(would), summary["would_redrive"], len(list_parked(engine.hub.queue()))) == (3, 3, 3)
+    assert main(["replay", "--state", "parked", "--json"]) == 0  # the word for it: destinations redrive
+    assert json.loads(capsys.readouterr().out) == {"record": "summary", "redriven": 3}
     assert list_parked(engine.hub.queue()) == []
+    assert main(["destinations", "redrive", "--destination", "gone"]) == 0
+    assert capsys.readouterr().out == "0 parked deliveries queued again\n"
 
 
 def test_a_dead_destination_does_not_delay_another(engine: Engine) -> None:
