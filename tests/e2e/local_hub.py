@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -10,8 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from webhook_hub_cli.send_cmd import SAMPLES_DIR
 
 CLI = str(Path(sys.executable).with_name("webhook-hub"))
 START_TIMEOUT = 60
@@ -106,3 +110,12 @@ def start_hub(data_dir: Path, *flags: str, port: int | None = None) -> RunningHu
         process.wait()
         raise AssertionError("the hub did not print its Webhook URL: " + " | ".join(hub.printed("stderr")))
     return hub
+
+
+def text_message(text: str, apikey: str) -> bytes:
+    """A new incoming text message (a fresh id) carrying ``apikey``, as Evolution posts it."""
+    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
+    body["apikey"] = apikey
+    body["data"]["key"]["id"] = uuid.uuid4().hex.upper()
+    body["data"]["message"] = {"conversation": text}
+    return json.dumps(body).encode()

@@ -24,9 +24,9 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from webhook_hub.core.redact import REDACTED
-from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
+from webhook_hub_cli.send_cmd import post
 
-from .local_hub import RunningHub, start_hub
+from .local_hub import RunningHub, start_hub, text_message
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -71,11 +71,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 
 
 def _message(text: str) -> bytes:
-    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
-    body["apikey"] = CANARY_APIKEY
-    body["data"]["key"]["id"] = uuid.uuid4().hex.upper()
-    body["data"]["message"] = {"conversation": text}
-    return json.dumps(body).encode()
+    return text_message(text, CANARY_APIKEY)
 
 
 def _row_with(driver: WebDriver, text: str) -> str:

@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
 from webhook_hub_cli.inspector import COOKIE, session_value
 from webhook_hub_cli.send_cmd import SAMPLES_DIR, post
 
-from .local_hub import RunningHub, free_port, start_hub
+from .local_hub import RunningHub, free_port, start_hub, text_message
 
 CANARY_APIKEY = "CANARY-APIKEY-5f1e0c"
 STARTUP_LINES = 6
@@ -22,11 +21,7 @@ STARTUP_LINES = 6
 
 
 def _message(text: str) -> bytes:
-    body = json.loads((SAMPLES_DIR / "messages-upsert.json").read_text(encoding="utf-8"))
-    body["apikey"] = CANARY_APIKEY
-    body["data"]["key"]["id"] = uuid.uuid4().hex.upper()
-    body["data"]["message"] = {"conversation": text}
-    return json.dumps(body).encode()
+    return text_message(text, CANARY_APIKEY)
 
 
 def _status(answer: tuple[int, str]) -> tuple[int, str]:

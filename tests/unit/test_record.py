@@ -14,7 +14,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "events" / "bodies" / "referen
 RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
 
 
-def _item(name: str) -> dict[str, dict[str, object]]:
+def _item(name: str, summary_json: str | None = None) -> dict[str, dict[str, object]]:
     classification = classify((REFERENCE / name).read_bytes())
     return build_item(
         classification,
@@ -24,6 +24,7 @@ def _item(name: str) -> dict[str, dict[str, object]]:
         lease_until=99,
         sweep_at=219,
         retention_days=30,
+        summary_json=summary_json,
     )
 
 
@@ -81,16 +82,7 @@ def test_item_size_counts_names_and_utf8_bytes_like_dynamodb() -> None:
 def test_a_given_summary_json_is_stored_as_is() -> None:
     classification = classify((REFERENCE / "messages-upsert-text.json").read_bytes())
     item = _item("messages-upsert-text.json")
-    given = build_item(
-        classification,
-        received_at=RECEIVED,
-        payload_json="{}",
-        payload_ref=None,
-        lease_until=99,
-        sweep_at=219,
-        retention_days=30,
-        summary_json='{"given":1}',
-    )
+    given = _item("messages-upsert-text.json", summary_json='{"given":1}')
     assert item["summary"] == {"S": json.dumps(classification.summary, ensure_ascii=False, separators=(",", ":"))}
     assert given == item | {"summary": {"S": '{"given":1}'}}
 
