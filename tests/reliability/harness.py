@@ -281,6 +281,8 @@ class LocalHub:
                 "0",
                 "--containers",
                 str(containers),
+                "--data-dir",  # its own emulator state, never the user's data folder
+                str(work_dir / "data"),
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._out,
