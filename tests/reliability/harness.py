@@ -281,7 +281,7 @@ class LocalHub:
                 "0",
                 "--containers",
                 str(containers),
-                "--data-dir",  # its own emulator state, never the user's data folder
+                "--data-dir",  # its own emulator state and log file, never the user's data folder
                 str(work_dir / "data"),
             ],
             stdin=subprocess.DEVNULL,
@@ -365,10 +365,13 @@ class LocalHub:
         return [n for n in self.notifications() if predicate(n)]
 
     def log(self) -> str:
-        """What the hub and its containers printed on stderr (the function's logs and metrics)."""
+        """What the hub printed on stderr, and what its containers wrote to its log file (the function's logs and
+        metrics)."""
         if not self._err.closed:
             self._err.flush()
-        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+        function_log = self.work_dir / "data" / "hub.log"
+        functions = function_log.read_text(encoding="utf-8", errors="replace") if function_log.exists() else ""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace") + functions
 
     def items_of_instance(self, instance: str) -> list[dict[str, Any]]:
         return query_index(self.endpoint_url, self.table_name, "ByInstance", "instance_pk", instance)
