@@ -22,6 +22,8 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from webhook_hub.core.redact import redact
+
 COOKIE = "webhook_hub_inspector"
 ROWS_KEPT = 1000
 KEEP_ALIVE_SECONDS = 15.0
@@ -98,6 +100,18 @@ def masked(webhook_url: str) -> str:
     return f"{base}/\u2022\u2022\u2022\u2022\u2022\u2022"
 
 
+def _shown(destination: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows of a destination: its state, and its URL cut as the hub cuts ``destination`` (scheme and
+    host: a path or query may hold the receiver's own secret, as an n8n webhook id does)."""
+    return {
+        "id": destination["id"],
+        "url": redact({"destination": destination["url"]})["destination"],
+        "enabled": destination["enabled"],
+        "disabled_reason": destination.get("disabled_reason"),
+        "parked": destination["parked"],
+    }
+
+
 class Inspector:
     def __init__(
         self,
@@ -106,13 +120,17 @@ class Inspector:
         feed: Feed,
         send_again: Callable[[dict[str, Any]], dict[str, Any]],
         stop: threading.Event,
+        *,
+        destinations: Callable[[], list[dict[str, Any]]] = list,
     ) -> None:
+        """``destinations`` gives each HTTP destination's delivery state (``destinations_cmd.delivery_states``)."""
         self._token = token
         self._session = session_value(token)
         self._webhook_url = webhook_url
         self._feed = feed
         self._send_again = send_again
         self._stop = stop
+        self._destinations = destinations
         self._run_id = secrets.token_hex(8)
         self._page = files("webhook_hub_cli").joinpath(_PAGE).read_text(encoding="utf-8")
 
@@ -133,6 +151,9 @@ class Inspector:
         elif parts.path == "/inspector/info":
             info = {"webhook_url_masked": masked(self._webhook_url)}
             self._send(request, HTTPStatus.OK, json.dumps(info).encode())
+        elif parts.path == "/inspector/destinations":
+            states = [_shown(destination) for destination in self._destinations()]
+            self._send(request, HTTPStatus.OK, json.dumps({"destinations": states}).encode())
         elif parts.path == "/inspector/webhook-url":
             self._send(request, HTTPStatus.OK, json.dumps({"webhook_url": self._webhook_url}).encode())
         elif parts.path == "/inspector/send-again" and request.command == "POST":

@@ -9,6 +9,7 @@ concurrent requests race on DynamoDB exactly as concurrent Lambda containers do.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import multiprocessing
@@ -16,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +27,7 @@ from typing import Any, TextIO
 
 import platformdirs
 
-from webhook_hub_cli import activity, local_aws, local_event_sources, persistence, send_cmd
+from webhook_hub_cli import activity, destinations_cmd, local_aws, local_event_sources, persistence, send_cmd
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import (
     API_GATEWAY_PAYLOAD_LIMIT,
@@ -287,6 +289,19 @@ def _sender_again(hub: _Hub, webhook_url: str, s3: Any) -> Any:
     return send_again
 
 
+def _destination_states(stack_name: str | None, backend: _Backend) -> Callable[[], list[dict[str, Any]]]:
+    """What the inspector shows of the destinations: the deployed stack's, or the embedded emulator's."""
+
+    @functools.cache
+    def destinations() -> destinations_cmd.Hub:  # made on the page's first look, then kept
+        if stack_name:
+            return destinations_cmd.deployed_hub(stack_name)
+        assert backend.stack is not None
+        return destinations_cmd.local_hub(backend.endpoint_url, backend.stack.stack_name)
+
+    return lambda: destinations_cmd.delivery_states(destinations())
+
+
 def _deployed_environment(stack_name: str) -> tuple[dict[str, str], str]:
     """The deployed ingest function's own environment, and the current token (your AWS credentials)."""
     import boto3  # noqa: PLC0415
@@ -432,7 +447,14 @@ def run(args: argparse.Namespace) -> int:
         port = gateway_server.server_address[1]
         base_url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::', '') else args.host}:{port}"  # noqa: S104
         webhook_url = f"{base_url}/webhook/{backend.token}"
-        inspector = Inspector(backend.token, webhook_url, hub.feed, _sender_again(hub, webhook_url, backend.s3), stop)
+        inspector = Inspector(
+            backend.token,
+            webhook_url,
+            hub.feed,
+            _sender_again(hub, webhook_url, backend.s3),
+            stop,
+            destinations=_destination_states(args.stack, backend),
+        )
         gateway_server.RequestHandlerClass = _gateway_handler(hub, inspector)
         for thread in threads:
             thread.start()

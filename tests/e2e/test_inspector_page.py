@@ -134,6 +134,12 @@ def test_events_appear_live_filter_send_again_and_no_secret_in_the_dom(hub: Runn
     again_id = _row_with(browser, f"(sent again from #{row_id.removeprefix('row-')})")
     again_answer = _text(browser, f"#{again_id} .answer")
 
+    secret_path = f"resposta-{uuid.uuid4().hex[:12]}"
+    added = hub.cli("destinations", "add", "horse", f"http://localhost:9/{secret_path}", "--instance", "nowhere")
+    assert added.returncode == 0, added.stderr
+    _wait(browser).until(lambda d: "horse" in _text(d, "#destinations"))
+    destinations = _text(browser, "#destinations")
+
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "inspector.png"))
     dom = browser.execute_script("return document.documentElement.outerHTML")
@@ -158,6 +164,8 @@ def test_events_appear_live_filter_send_again_and_no_secret_in_the_dom(hub: Runn
     assert hub.token not in dom, "the page must not hold the webhook token"
     assert browser.find_element(By.ID, "webhook-url").text.startswith(f"{hub.base_url}/webhook/")
     assert copied == hub.url
+    assert "horse (http://localhost:9/[REDACTED]) delivering, 0 parked" in destinations
+    assert secret_path not in dom, "a destination's path may be the receiver's own secret"
 
 
 def _get(url: str, cookie: str = "") -> tuple[int, str]:
