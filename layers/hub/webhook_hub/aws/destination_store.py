@@ -7,16 +7,14 @@ static headers' values (they may be credentials), so no secret is ever in an ite
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
+from webhook_hub.aws.secrets import SecretCache
 from webhook_hub.core.destinations import Destination, DestinationFilter, DestinationSecret
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
-
-SECRET_CACHE_SECONDS = 300
 
 
 def destination_item(destination: Destination) -> dict[str, Any]:
@@ -82,44 +80,32 @@ class DestinationStore:
 
     def set_enabled(self, destination_id: str, enabled: bool, reason: str | None = None) -> None:
         """Enable, or disable with the reason shown in listings (410 Gone, or the user's)."""
-        names = {"#enabled": "enabled"}
-        key = {"destination_id": {"S": destination_id}}
+        values: dict[str, Any]
         if enabled:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key,
-                UpdateExpression="SET #enabled = :on REMOVE disabled_reason",
-                ConditionExpression="attribute_exists(destination_id)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":on": {"BOOL": True}},
-            )
-            return
+            expression, values = "SET #enabled = :on REMOVE disabled_reason", {":on": {"BOOL": True}}
+        else:
+            expression = "SET #enabled = :off, disabled_reason = :reason"
+            values = {":off": {"BOOL": False}, ":reason": {"S": reason or "disabled"}}
         self._client.update_item(
             TableName=self._table,
-            Key=key,
-            UpdateExpression="SET #enabled = :off, disabled_reason = :reason",
+            Key={"destination_id": {"S": destination_id}},
+            UpdateExpression=expression,
             ConditionExpression="attribute_exists(destination_id)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":off": {"BOOL": False}, ":reason": {"S": reason or "disabled"}},
+            ExpressionAttributeNames={"#enabled": "enabled"},
+            ExpressionAttributeValues=values,
         )
 
 
 class DestinationSecrets:
-    """Each destination's secret, read once per ``SECRET_CACHE_SECONDS`` per container."""
+    """Each destination's secret, read once per ``secrets.CACHE_SECONDS`` per container (the webhook token's cache)."""
 
     def __init__(self, client: SecretsManagerClient) -> None:
         self._client = client
-        self._cache: dict[str, tuple[float, DestinationSecret]] = {}
+        self._cache = SecretCache(lambda: client)
 
     def get(self, secret_id: str) -> DestinationSecret:
-        now = time.monotonic()
-        cached = self._cache.get(secret_id)
-        if cached is not None and now < cached[0]:
-            return cached[1]
-        value = json.loads(self._client.get_secret_value(SecretId=secret_id)["SecretString"])
-        secret = DestinationSecret(str(value["signing_secret"]), dict(value.get("headers") or {}))
-        self._cache[secret_id] = (now + SECRET_CACHE_SECONDS, secret)
-        return secret
+        value = self._cache.get(secret_id)
+        return DestinationSecret(str(value["signing_secret"]), dict(value.get("headers") or {}))
 
     def create(self, name: str, secret: DestinationSecret) -> str:
         """A new secret; returns its ARN."""

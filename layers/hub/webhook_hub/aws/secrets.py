@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from webhook_hub.aws import clients
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 CACHE_SECONDS = 300
 """A rotated token is picked up within five minutes; the previous one stays valid meanwhile."""
 
 
 class SecretCache:
-    """Each secret's parsed JSON, kept for ``CACHE_SECONDS`` after it was read."""
+    """Each secret's parsed JSON, kept for ``CACHE_SECONDS`` after it was read.
 
-    def __init__(self) -> None:
+    ``client`` makes the Secrets Manager client on the first read (the stack's shared one by default).
+    """
+
+    def __init__(self, client: Callable[[], SecretsManagerClient] = clients.secretsmanager) -> None:
+        self._client = client
         self._entries: dict[str, tuple[float, Any]] = {}
 
     def get(self, secret_id: str) -> Any:
@@ -29,7 +37,7 @@ class SecretCache:
         entry = self._entries.get(secret_id)
         if entry is not None and now < entry[0]:
             return entry[1]
-        answer = clients.secretsmanager().get_secret_value(SecretId=secret_id)
+        answer = self._client().get_secret_value(SecretId=secret_id)
         text = answer["SecretString"] if "SecretString" in answer else answer["SecretBinary"].decode()
         value = json.loads(text)
         if value is not None:
