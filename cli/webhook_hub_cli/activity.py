@@ -11,7 +11,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from webhook_hub.record import Item, stored_payload
+from webhook_hub.record import Item, stored_payload, summary_of
 
 ROW_FIELDS = ("event_id", "event_type", "instance", "direction", "chat", "text", "state", "valid", "reasons")
 
@@ -35,7 +35,7 @@ def answer_of(status: int, body: str) -> dict[str, Any]:
 
 def event_fields(item: Item) -> dict[str, Any]:
     """The stored item as the inspector shows it."""
-    summary = json.loads(item["summary"]["S"]) if "summary" in item else {}
+    summary = summary_of(item) if "summary" in item else {}
     payload, payload_ref = stored_payload(item) if "payload" in item or "payload_ref" in item else (None, None)
     return {
         "event_id": item["pk"]["S"],

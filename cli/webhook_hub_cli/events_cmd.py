@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from webhook_hub.record import summary_of
 from webhook_hub_cli import hub_access
 
 DEFAULT_DAYS = 30
@@ -31,7 +32,7 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     if "valid" in item:
         row["valid"] = item["valid"]["BOOL"]
     if "summary" in item:
-        row["summary"] = json.loads(item["summary"]["S"])
+        row["summary"] = summary_of(item)
     return row
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webhook_hub.core.catalog import EVENT_TYPES
+from webhook_hub.record import summary_of
 from webhook_hub_cli import hub_access
 
 CONNECTION_TYPES = ("connection.update", "status.instance")
@@ -81,7 +82,7 @@ def _partition(hub: hub_access.Hub, dynamodb: Any, type_day: str, since: str) ->
 
 def _connection_fact(entry: dict[str, Any]) -> tuple[str | None, bool | None]:
     """The state a connection event reports (``status.instance`` only ever reports ``closed``)."""
-    summary = json.loads(entry["summary"]["S"])
+    summary = summary_of(entry)
     state = summary.get("state") or summary.get("status")
     needs_qr_scan = summary.get("needs_qr_scan")
     return state, needs_qr_scan if isinstance(needs_qr_scan, bool) else None

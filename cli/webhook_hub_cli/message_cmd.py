@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webhook_hub.core.summary import STATUS_RANKS
-from webhook_hub.record import key_part
+from webhook_hub.record import key_part, summary_of
 from webhook_hub_cli import hub_access
 from webhook_hub_cli.instances_cmd import seen_instances
 
@@ -64,7 +64,7 @@ def _what(event_type: str, summary: dict[str, Any]) -> str:
 
 
 def _step(entry: dict[str, Any]) -> Step:
-    summary = json.loads(entry["summary"]["S"])
+    summary = summary_of(entry)
     event_type = entry["event_type"]["S"]
     occurred_at = entry.get("occurred_at", {}).get("S")
     return Step(

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 import platformdirs
 
+from webhook_hub.aws.event_store import RECOVERY_CURSOR_PK
 from webhook_hub_cli import activity, destinations_cmd, local_aws, local_event_sources, persistence, send_cmd
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import (
@@ -258,7 +259,7 @@ def _show_history(hub: _Hub) -> None:
     arguments: dict[str, Any] = {"TableName": hub.table_name}
     while True:
         page = hub.dynamodb.scan(**arguments)
-        items += page["Items"]
+        items += [item for item in page["Items"] if item["pk"]["S"] != RECOVERY_CURSOR_PK]  # events only
         if "LastEvaluatedKey" not in page:
             break
         arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]

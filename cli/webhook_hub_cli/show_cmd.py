@@ -8,7 +8,7 @@ from typing import Any
 
 from webhook_hub.core.notification import build_notification
 from webhook_hub.core.values import from_iso
-from webhook_hub.record import Item, classification_of, stored_payload
+from webhook_hub.record import Item, classification_of, item_text, stored_payload
 from webhook_hub_cli import hub_access
 
 EXIT_NOT_FOUND = 1
@@ -17,13 +17,18 @@ EXIT_NOT_FOUND = 1
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("show", help="one event whole: state, where it was published, payload")
     parser.add_argument("event_id", metavar="EVENT_ID", help="the event id (the notification's event_id)")
+    parser.add_argument(
+        "--item",
+        action="store_true",
+        help="print the DynamoDB item as stored, its compressed summary and payload decoded",
+    )
     hub_access.add_hub_arguments(parser)
     parser.set_defaults(func=show)
 
 
 def event_document(hub: hub_access.Hub, item: Item) -> dict[str, Any]:
     """The event's notification, with the payload read from S3 for an offloaded body, and what only the item
-    knows: the dedup key, the state, the attempts and where it was published."""
+    knows: the state, the attempts and where it was published."""
     c = classification_of(item)
     payload, reference = stored_payload(item)
     received_at = from_iso(item["received_at"]["S"])
@@ -42,7 +47,6 @@ def event_document(hub: hub_access.Hub, item: Item) -> dict[str, Any]:
     attempts = item.get("attempts", {}).get("N")
     return {
         **document,
-        "dedup_key": c.dedup_key,
         "state": item["state"]["S"],
         "attempts": None if attempts is None else int(attempts),
         "published": published,
@@ -63,7 +67,6 @@ def _print_human(document: dict[str, Any]) -> None:
         ("topic", published.get("topic_arn") or document["topic_key"] + " (not published)"),
         ("SNS message", published.get("sns_message_id") or "-"),
         ("published", published.get("published_at") or "-"),
-        ("dedup key", document["dedup_key"]),
     ]
     if document["payload_ref"]:
         reference = document["payload_ref"]
@@ -83,6 +86,9 @@ def show(args: argparse.Namespace) -> int:
     if "Item" not in found:
         hub_access.fail(f"no event {args.event_id!r} is stored (ids are the notifications' event_id)")
         return EXIT_NOT_FOUND
+    if args.item:
+        print(item_text(found["Item"]))
+        return 0
     document = event_document(hub, found["Item"])
     if args.json:
         print(json.dumps(document, ensure_ascii=False))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from webhook_hub.aws.event_store import RECOVERY_CURSOR_PK
 from webhook_hub_cli import local_aws
 from webhook_hub_cli.apigw import LambdaContext, http_api_event
 
@@ -102,9 +103,10 @@ def receive_all(stack: local_aws.LocalStack, queue_url: str) -> list[dict[str, A
 
 
 def scan_items(stack: local_aws.LocalStack) -> list[dict[str, Any]]:
+    """The event items (not the recovery sweep's cursor)."""
     dynamodb = local_aws.client("dynamodb", stack.endpoint_url)
     items: list[dict[str, Any]] = dynamodb.scan(TableName=stack.table_name, ConsistentRead=True)["Items"]
-    return items
+    return [item for item in items if item["pk"]["S"] != RECOVERY_CURSOR_PK]
 
 
 class _Gateway(BaseHTTPRequestHandler):

@@ -15,6 +15,7 @@ import pytest
 
 from webhook_hub.aws import clients
 from webhook_hub.budget import Budget
+from webhook_hub.record import item_text, summary_of
 from webhook_hub_cli import local_aws
 from webhook_hub_cli.apigw import LambdaContext
 
@@ -149,8 +150,8 @@ def test_an_old_token_left_in_a_header_auth_url_is_not_stored_or_published(stack
     assert answer.status == 200
     (item,) = scan_items(stack)
     (message,) = receive_all(stack, queue)
-    assert json.loads(item["summary"]["S"])["suffix_mismatch"] == "URL suffix names no known event"
-    for stored in (json.dumps(item), json.dumps(message)):
+    assert summary_of(item)["suffix_mismatch"] == "URL suffix names no known event"
+    for stored in (item_text(item), json.dumps(message)):
         assert old_token not in stored
 
 

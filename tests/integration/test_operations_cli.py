@@ -71,7 +71,7 @@ def test_show_prints_an_offloaded_event_with_its_payload_from_s3(
 
     assert exit_code == 0
     notification_keys = set(Notification.model_fields)
-    assert set(document) == notification_keys | {"dedup_key", "state", "attempts", "published"}
+    assert set(document) == notification_keys | {"state", "attempts", "published"}
     assert "payload" not in item, "the body must really be offloaded for this test"
     assert document["payload_ref"]["key"] == item["payload_ref"]["M"]["key"]["S"]
     assert document["payload"]["data"]["message"]["base64"] == body["data"]["message"]["base64"]

@@ -28,6 +28,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ import boto3
 import pytest
 
 from webhook_hub.aws import clients, secrets
+from webhook_hub.core.classify import classify
+from webhook_hub.record import build_item
 from webhook_hub_cli import local_aws
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import LambdaContext
@@ -229,7 +232,8 @@ def resource_of(service: str, operation: str, params: dict[str, Any]) -> str:
     """The ARN IAM authorises a call against (the calls the functions make)."""
     prefix = f"arn:aws:{service}:{local_aws.REGION}:{local_aws.ACCOUNT_ID}"
     if service == "dynamodb":
-        table = f"{prefix}:table/{params['TableName']}"
+        (name,) = params["RequestItems"] if operation == "BatchGetItem" else (params["TableName"],)
+        table = f"{prefix}:table/{name}"
         return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
     if service == "sns" and operation == "Publish":
         return str(params["TopicArn"])
@@ -327,16 +331,23 @@ def test_the_recovery_sweep_publishes_with_its_own_permissions(
 
     assert (answer.status, answer.body["error"]) == (503, "publish_failed"), "denied sns:Publish: stored, not sent"
     assert hub.messages() == []
+    # And one whose function died after writing it, ten minutes ago: the sweep's check of recent events finds it.
+    died = classify(json.dumps(sample("reference/connection-update-open.json") | {"instance": "loja-antiga"}))
+    received = datetime.fromtimestamp(time.time() - 600, UTC)
+    item = build_item(
+        died, received_at=received, payload_json="{}", payload_ref=None, lease_until=0, sweep_at=0, retention_days=1
+    )
+    hub.client("dynamodb").put_item(TableName=hub.stack.table_name, Item=item)
     sweeper = hub.roles["RecoverFunction"]
     calls = run_as(sweeper)
     time.sleep(1.01)  # sweep_at, whole seconds, has passed
     report = recover.lambda_handler({}, SWEEP_CONTEXT())
 
-    assert (report["published"], report["failed_attempts"]) == (1, 0), report
-    (message,) = hub.messages()
-    assert json.loads(message["Body"])["event_type"] == "connection.update"
+    assert (report["published"], report["failed_attempts"]) == (2, 0), report
+    assert [json.loads(m["Body"])["event_type"] for m in hub.messages()] == ["connection.update"] * 2
     made = {call.action for call in calls}
-    assert {"dynamodb:Query", "dynamodb:UpdateItem", "sns:Publish"} <= made, made
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:BatchGetItem"} <= made, made
+    assert {"dynamodb:GetItem", "dynamodb:PutItem"} <= made, made  # the check's cursor
     assert [call for call in calls if not allows(sweeper.statements, call)] == []
 
 
@@ -366,11 +377,11 @@ def test_removing_one_statement_of_the_ingest_role_fails_the_delivery(
     assert answer.headers.get("retry-after"), "our misconfiguration: the sender must retry"
 
 
-def test_removing_the_pending_index_query_fails_the_sweep(hub: Hub, run_as: Any) -> None:
+def test_removing_the_index_queries_fails_the_sweep(hub: Hub, run_as: Any) -> None:
     import recover
 
     role = hub.roles["RecoverFunction"]
-    hub.grant(role, [s for s in role.statements if s.get("Sid") != "FindPendingEvents"])
+    hub.grant(role, [s for s in role.statements if s.get("Sid") != "FindPendingAndRecentEvents"])
     try:
         run_as(role)
         with pytest.raises(Exception, match=r"AccessDenied|not authorized"):

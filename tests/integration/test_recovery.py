@@ -18,8 +18,8 @@ from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.classify import classify
 from webhook_hub.core.values import compact_json
-from webhook_hub.record import FAILED_PARTITION, build_item
-from webhook_hub.recovery import CALLS_PER_EVENT, SweepPolicy, sweep
+from webhook_hub.record import FAILED_PARTITION, build_item, pending_shard
+from webhook_hub.recovery import CALLS_PER_EVENT, CHECK_LAG, SweepPolicy, sweep
 from webhook_hub_cli import local_aws
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import LambdaContext
@@ -109,6 +109,57 @@ def test_sweep_leaves_an_event_whose_lease_is_held(stack: local_aws.LocalStack) 
     assert scan_items(stack)[0]["state"]["S"] == "stored"
 
 
+def _write_as_first_written(stack: local_aws.LocalStack, body: dict[str, Any], received: datetime) -> str:
+    """An item as the first delivery writes it (not in ``Pending``), its lease long run out."""
+    c = classify(json.dumps(body))
+    item = build_item(
+        c,
+        received_at=received,
+        payload_json=compact_json(c.payload),
+        payload_ref=None,
+        lease_until=int(received.timestamp()) + 30,
+        sweep_at=int(received.timestamp()) + 330,
+        retention_days=1,
+    )
+    local_aws.client("dynamodb", stack.endpoint_url).put_item(TableName=stack.table_name, Item=item)
+    return c.event_id
+
+
+def test_the_check_of_recent_events_finds_each_event_no_delivery_finished_once(stack: local_aws.LocalStack) -> None:
+    """A function that died between its write and its publication, with a sender that never retried, wrote nothing
+    that puts the event in ``Pending``: the sweep's check of what was received since its last run finds it."""
+    start = time.time()
+    died = _write_as_first_written(stack, _call_event(1), datetime.fromtimestamp(start - 600, UTC))
+    done = _write_as_first_written(stack, _call_event(2), datetime.fromtimestamp(start - 600, UTC))
+    _store(stack).mark_published(done, "2026-01-01T00:00:00.000Z", "sns-1")
+    late = _write_as_first_written(stack, _call_event(3), datetime.fromtimestamp(start - CHECK_LAG / 2, UTC))
+    queue = local_aws.subscribe_queue(stack, f"{stack.stack_name}-call", ["Call"], raw=True)
+
+    def run(at: float) -> Any:
+        return sweep(_store(stack), _publisher(stack), clock=SimulatedClock(at), budget=Budget(), policy=SweepPolicy())
+
+    first, second, third = run(start), run(start + CHECK_LAG), run(start + 2 * CHECK_LAG)
+
+    assert (first.found_unfinished, first.published) == ([died], [died])
+    assert (second.found_unfinished, second.published) == ([late], [late])  # received within CHECK_LAG of the first
+    assert (third.found_unfinished, third.published) == ([], [])
+    assert sorted(json.loads(m["Body"])["event_id"] for m in receive_all(stack, queue)) == sorted([died, late])
+    assert _store(stack).recovery_cursor.read() == int(start + 2 * CHECK_LAG) - CHECK_LAG
+
+
+def test_a_claimed_event_is_in_pending_so_a_claimer_that_dies_leaves_it_to_the_sweep(
+    stack: local_aws.LocalStack,
+) -> None:
+    received = datetime.fromtimestamp(time.time() - 600, UTC)
+    event_id = _write_as_first_written(stack, _call_event(4), received)
+    now = int(time.time())
+
+    claimed = _store(stack).claim_publish(event_id, now, now + 30, now + 300)
+
+    assert claimed is not None
+    assert (claimed["pending"], claimed["sweep_at"]) == ({"S": pending_shard(event_id)}, {"N": str(now + 300)})
+
+
 # --- poison events: backoff, then failed; healthy ones are never held back ----------------------------------
 
 
@@ -130,7 +181,7 @@ def _write_stored(stack: local_aws.LocalStack, bodies: list[dict[str, Any]], rec
             lease_until=0,
             sweep_at=int(received.timestamp()),
             retention_days=1,
-        )
+        ) | {"pending": {"S": pending_shard(c.event_id)}, "sweep_at": {"N": str(int(received.timestamp()))}}
         event_ids.append(c.event_id)
         requests.append({"PutRequest": {"Item": item}})
     for start in range(0, len(requests), 25):

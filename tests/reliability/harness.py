@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from webhook_hub.aws.event_store import RECOVERY_CURSOR_PK
 from webhook_hub_cli import local_aws
 from webhook_hub_cli.apigw import http_api_event
 
@@ -110,7 +111,7 @@ def scan_items(endpoint_url: str, table_name: str) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {"TableName": table_name, "ConsistentRead": True}
     while True:
         page = dynamodb.scan(**kwargs)
-        items.extend(page["Items"])
+        items.extend(item for item in page["Items"] if item["pk"]["S"] != RECOVERY_CURSOR_PK)  # events only
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

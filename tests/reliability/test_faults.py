@@ -35,8 +35,7 @@ import pytest
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
-from webhook_hub.record import pending_shard
-from webhook_hub.recovery import SweepPolicy, sweep
+from webhook_hub.recovery import CHECK_LAG, SweepPolicy, sweep
 from webhook_hub_cli import local_aws
 
 from .conftest import ContainerFactory
@@ -262,8 +261,10 @@ def test_response_lost_after_the_write_is_retried_and_published_once(rig: Rig) -
     assert_stored_once_published_once(rig, attempts[-1].body["event_id"])
 
 
-def test_mark_published_failing_still_acknowledges_and_leaves_the_event_pending(rig: Rig) -> None:
-    """SNS took the event; recording that failed. The sender must not retry; the sweep's index keeps it."""
+def test_mark_published_failing_still_acknowledges_and_the_sweep_publishes_it_again(rig: Rig) -> None:
+    """SNS took the event; recording that failed. The sender must not retry. The item stays ``stored`` (not in
+    ``Pending``: no write could put it there), so the sweep's check of recent events finds it and publishes it
+    again: the documented at-least-once edge, with one event id."""
     body, _ = _message()
     sender = rig.sender()
     rig.proxy.add(Rule("dynamodb:UpdateItem", "unavailable"))
@@ -271,9 +272,21 @@ def test_mark_published_failing_still_acknowledges_and_leaves_the_event_pending(
     attempts = sender.deliver(body)
 
     assert [a.status for a in attempts] == [200]
-    item = assert_stored_once_published_once(rig, attempts[0].body["event_id"], state="stored")
-    assert item["pending"]["S"] == pending_shard(item["pk"]["S"])
+    event_id = attempts[0].body["event_id"]
+    item = assert_stored_once_published_once(rig, event_id, state="stored")
+    assert "pending" not in item
     assert '"MarkPublishedFailed"' in rig.logs()
+    rig.proxy.clear()
+    report = sweep(
+        EventStore(rig.stack.table_name, aws("dynamodb", rig.stack.endpoint_url)),
+        Publisher(rig.stack.environment["TOPIC_ARN_PREFIX"], aws("sns", rig.stack.endpoint_url)),
+        clock=lambda: time.time() + CHECK_LAG + 1,
+        budget=Budget(),
+        policy=SweepPolicy(),
+    )
+    assert (report.found_unfinished, report.published) == ([event_id], [event_id])
+    assert [n["event_id"] for n in rig.published()] == [event_id]  # a second time (the first was read above)
+    assert {item["state"]["S"] for item in rig.items()} == {"published"}
 
 
 # --- SNS ----------------------------------------------------------------------------------------------------
@@ -367,7 +380,7 @@ def test_container_killed_between_store_and_publish(
             budget=Budget(),
             policy=SweepPolicy(),
         )
-        assert report.published == [event_id]
+        assert (report.found_unfinished, report.published) == ([event_id], [event_id])  # no write put it in Pending
     else:
         assert attempts[-1].body["status"] == "republished"
     assert_stored_once_published_once(rig, event_id)

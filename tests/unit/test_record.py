@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from webhook_hub.core.classify import classify
-from webhook_hub.record import KEY_PART_LIMIT, PENDING_SHARDS, build_item, item_size, key_part, pending_shard
+from webhook_hub.core.redact import redact
+from webhook_hub.core.values import compact_json
+from webhook_hub.record import (
+    KEY_PART_LIMIT,
+    PENDING_SHARDS,
+    build_item,
+    item_size,
+    item_text,
+    key_part,
+    payload_json_of,
+    pending_shard,
+    summary_json_of,
+)
 
 REFERENCE = Path(__file__).resolve().parents[2] / "events" / "bodies" / "reference"
 RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
@@ -36,8 +47,9 @@ def test_message_item_carries_every_index_key() -> None:
     assert item["message_pk"] == {"S": "loja-centro#A1B2C3D4E5F60718293A4B5C6D7E8F90"}
     assert item["received_at"] == {"S": "2026-01-01T12:00:00.123Z"}
     assert item["occurred_at"] == {"S": "2026-01-01T12:00:00.000Z"}
-    assert (item["state"], item["lease_until"], item["sweep_at"]) == ({"S": "stored"}, {"N": "99"}, {"N": "219"})
-    assert item["pending"] == {"S": pending_shard(str(item["pk"]["S"]))}
+    assert (item["state"], item["lease_until"]) == ({"S": "stored"}, {"N": "99"})
+    assert "pending" not in item  # its first delivery publishes it; Pending is written only if that fails
+    assert "sweep_at" not in item
     assert item["attempts"] == {"N": "1"}
     assert item["expires_at"] == {"N": str(int(RECEIVED.timestamp()) + 30 * 86_400)}
 
@@ -79,28 +91,69 @@ def test_item_size_counts_names_and_utf8_bytes_like_dynamodb() -> None:
     assert item_size({"l": {"L": [{"S": "x"}, {"S": "yz"}]}}) == 1 + 3 + (1 + 1) + (1 + 2)
 
 
-def test_a_given_summary_json_is_stored_as_is() -> None:
+def test_an_event_of_an_unknown_type_is_pending_from_its_first_write() -> None:
+    """The sweep's check of recent events reads only the catalog's ``ByTypeDay`` partitions."""
+    body = json.loads((REFERENCE / "messages-upsert-text.json").read_text(encoding="utf-8")) | {"event": "new.thing"}
+    classification = classify(json.dumps(body))
+    item = build_item(
+        classification,
+        received_at=RECEIVED,
+        payload_json="{}",
+        payload_ref=None,
+        lease_until=99,
+        sweep_at=219,
+        retention_days=30,
+    )
+    assert not classification.known
+    assert (item["pending"], item["sweep_at"]) == ({"S": pending_shard(classification.event_id)}, {"N": "219"})
+
+
+def test_summary_and_payload_are_stored_compressed_and_read_back_exactly() -> None:
     classification = classify((REFERENCE / "messages-upsert-text.json").read_bytes())
-    item = _item("messages-upsert-text.json")
-    given = _item("messages-upsert-text.json", summary_json='{"given":1}')
-    assert item["summary"] == {"S": json.dumps(classification.summary, ensure_ascii=False, separators=(",", ":"))}
-    assert given == item | {"summary": {"S": '{"given":1}'}}
+    payload_json = compact_json(classification.payload)
+    item = build_item(
+        classification,
+        received_at=RECEIVED,
+        payload_json=payload_json,
+        payload_ref=None,
+        lease_until=99,
+        sweep_at=219,
+        retention_days=30,
+    )
+    assert set(item["summary"]) == set(item["payload"]) == {"B"}
+    assert summary_json_of(item) == compact_json(classification.summary)
+    assert payload_json_of(item) == payload_json
+    assert len(item["payload"]["B"]) < len(payload_json.encode()) / 2  # the summary primes it: it quotes the body
+    apikey = classification.payload["apikey"]  # not redacted in this test: only item_text shows it
+    assert apikey.encode() not in item["payload"]["B"]
+    assert apikey in item_text(item)
+    text = classification.summary["text"]
+    assert text.encode() not in item["summary"]["B"] + item["payload"]["B"]  # stored compressed, not as text
+    assert text in item_text(item)
 
 
-def test_item_size_of_a_whole_item_matches_a_plain_count() -> None:
-    item = _item("messages-upsert-text.json") | {"payload": {"S": "Olá 😀"}, "reasons": {"L": [{"S": "é"}]}}
-
-    def size(value: Any) -> int:
-        ((kind, content),) = value.items()
-        if kind in ("S", "N"):
-            return len(content.encode()) if kind == "S" else (len(content.lstrip("0")) + 1) // 2 + 1
-        if kind == "BOOL":
-            return 1
-        if kind == "L":
-            return 3 + sum(1 + size(element) for element in content)
-        return 3 + sum(1 + len(name.encode()) + size(element) for name, element in content.items())
-
-    assert item_size(item) == sum(len(name.encode()) + size(value) for name, value in item.items())
+def test_a_new_text_message_fits_one_write_unit_before_and_after_it_is_published() -> None:
+    """One KB per write unit: the first write, the mark-published update and a redelivery's failed write each cost
+    one (docs/data-model.md, "Write units")."""
+    body = (REFERENCE.parent / "messages-upsert.json").read_bytes()  # the one the bench prices
+    classification = classify(body, None, "Ab1Cd2Ef3Gh4Ij=")
+    item = build_item(
+        classification,
+        received_at=RECEIVED,
+        payload_json=compact_json(redact(classification.payload)),
+        payload_ref=None,
+        lease_until=int(RECEIVED.timestamp()) + 30,
+        sweep_at=int(RECEIVED.timestamp()) + 330,
+        retention_days=30,
+        request_id="Ab1Cd2Ef3Gh4Ij=",
+    )
+    published = {key: value for key, value in item.items() if key not in ("lease_until", "request_id")} | {
+        "state": {"S": "published"},
+        "published_at": {"S": "2026-01-01T12:00:00.180Z"},
+        "sns_message_id": {"S": "8f2c6a5e-0d7b-5c9a-9f1e-3b4d5e6f7a8b"},
+    }
+    assert item_size(item) <= 1_024
+    assert item_size(published) <= 1_024
 
 
 def test_pending_shards_spread_events_evenly() -> None:

@@ -22,7 +22,7 @@ from webhook_hub.core.mail import mail_subject, mail_text
 from webhook_hub.core.notification import message_attributes, notification_json, sns_message
 from webhook_hub.core.values import from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
-from webhook_hub.record import Item, classification_of, stored_payload
+from webhook_hub.record import Item, classification_of, payload_json_of, stored_payload, summary_json_of
 
 AwsError = (BotoCoreError, ClientError)
 
@@ -75,7 +75,7 @@ def delivery_of(item: Item) -> Delivery:
     The item's payload and summary are the JSON texts the first delivery put into its notification, so they go
     into this one as they are, not parsed and serialized again.
     """
-    payload_json = item["payload"]["S"] if "payload" in item else None
+    payload_json = payload_json_of(item)
     payload_ref = None if payload_json is not None else stored_payload(item)[1]
     received_at = from_iso(item["received_at"]["S"])
     assert received_at is not None, "items always carry received_at"
@@ -84,22 +84,23 @@ def delivery_of(item: Item) -> Delivery:
         received_at=received_at,
         payload_json=payload_json,
         payload_ref=payload_ref,
-        summary_json=item["summary"]["S"],
+        summary_json=summary_json_of(item),
     )
 
 
-def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget: Budget) -> bool:
+def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget: Budget, sweep_at: int) -> bool:
     """Publish, then mark published; ``False`` when SNS took it but the mark failed or no time was left for it
-    (it stays ``Pending``, and the sweep publishes it again: the documented at-least-once edge).
+    (it stays ``stored``, and the sweep publishes it again: the documented at-least-once edge).
 
-    Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back.
+    Raises ``PublishFailed`` (a 503 for the sender) after giving the publish lease back and putting the event in
+    ``Pending``, due at ``sweep_at`` unless it is there already.
     """
     try:
         message_id = publisher.publish(delivery.topic_key, delivery.message, delivery.subject, delivery.attributes)
     except AwsError as error:
         if budget.allows():
             with suppress(*AwsError):  # otherwise the lease runs out by itself
-                store.release_lease(delivery.event_id)
+                store.release_lease(delivery.event_id, sweep_at)
         raise PublishFailed("cannot publish the event; it is stored and will be published on retry") from error
     if not budget.allows():
         return False

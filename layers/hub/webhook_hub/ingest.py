@@ -147,7 +147,14 @@ class Ingest:
         existing = written.existing or {}
         if written.created or existing.get("request_id") == prepared.item["request_id"]:
             # The second case: botocore retried our own PutItem after its answer was lost; the lease is ours.
-            return self._publish(classification, prepared.delivery, OUTCOME_ACCEPTED, budget, prepared.offloaded)
+            return self._publish(
+                classification,
+                prepared.delivery,
+                OUTCOME_ACCEPTED,
+                now=now,
+                budget=budget,
+                offloaded=prepared.offloaded,
+            )
         if existing.get("state", {}).get("S") == STATE_PUBLISHED:
             return Outcome(
                 OUTCOME_DUPLICATE, classification.event_id, classification.event_type, classification.topic_key
@@ -164,7 +171,7 @@ class Ingest:
             return Outcome(
                 OUTCOME_PENDING, classification.event_id, classification.event_type, classification.topic_key
             )
-        return self._publish(classification, delivery_of(claimed), OUTCOME_REPUBLISHED, budget)
+        return self._publish(classification, delivery_of(claimed), OUTCOME_REPUBLISHED, now=now, budget=budget)
 
     def _live_tokens(self) -> Sequence[str]:
         """The secret's tokens; a secret we cannot read or use is our misconfiguration: 503, never a drop code."""
@@ -185,11 +192,18 @@ class Ingest:
         return tokens
 
     def _publish(
-        self, classification: Classification, delivery: Delivery, outcome: str, budget: Budget, offloaded: bool = False
+        self,
+        classification: Classification,
+        delivery: Delivery,
+        outcome: str,
+        *,
+        now: int,
+        budget: Budget,
+        offloaded: bool = False,
     ) -> Outcome:
         if not budget.allows():
             raise Unavailable("not enough time left to publish the stored event")
-        marked = deliver(self._store, self._publisher, delivery, budget)
+        marked = deliver(self._store, self._publisher, delivery, budget, self._lease_and_sweep(now)[1])
         return Outcome(
             outcome if classification.valid or outcome != OUTCOME_ACCEPTED else OUTCOME_UNCLASSIFIED,
             classification.event_id,

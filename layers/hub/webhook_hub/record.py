@@ -6,17 +6,24 @@ counted exactly against the 400 KB limit before it is written.
 Access patterns, one index each (see docs/data-model.md):
 - the event itself, by ``pk`` = event id (the hash of the dedup key): the conditional write;
 - ``ByInstance``: events of one instance in time order (``instance_pk``, ``received_at``);
-- ``ByTypeDay``: events of one type in a time range, for replay (``type_day``, ``received_at``);
+- ``ByTypeDay``: events of one type in a time range, for replay and for the recovery sweep's check of recent
+  events (``type_day``, ``received_at``);
 - ``ByMessage``: everything about one WhatsApp message, reactions to it included (``message_pk``, ``received_at``);
-- ``Pending``: stored but not yet published, for the recovery sweep (``pending`` = one of ``PENDING_SHARDS``
-  shard values, ``sweep_at`` = when the sweep may next try it), and failed events (``pending`` = ``failed``);
-  sparse: a published event has no entry.
+- ``Pending``: events the recovery sweep must publish (``pending`` = one of ``PENDING_SHARDS`` shard values,
+  ``sweep_at`` = when it may next try), and failed events (``pending`` = ``failed``). An event enters it only when
+  a delivery did not finish it (a failed publish, a redelivery's or the sweep's claim, or the sweep found it
+  unpublished), so the common event, published by its first delivery, never writes it.
+
+DynamoDB bills a write per started KB of the item, so the two large texts are stored compressed (raw DEFLATE):
+``summary`` alone, and ``payload`` with the summary's text as its preset dictionary (the summary quotes the body).
+A new text message then fits one KB before and after it is marked published.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -54,6 +61,48 @@ def pending_shard(event_id: str) -> str:
     return str(int(event_id[:8], 16) % PENDING_SHARDS)
 
 
+def compress(text: str, dictionary: str = "") -> bytes:
+    """Raw DEFLATE (no header: every byte is billed) of ``text``, primed with ``dictionary``."""
+    if dictionary:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=dictionary.encode())
+    else:
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(text.encode()) + packer.flush()
+
+
+def decompress(data: bytes, dictionary: str = "") -> str:
+    unpacker = zlib.decompressobj(-15, zdict=dictionary.encode()) if dictionary else zlib.decompressobj(-15)
+    return (unpacker.decompress(data) + unpacker.flush()).decode()
+
+
+def summary_json_of(item: Item) -> str:
+    """The summary's compact JSON, from an item or from any index entry (every index projects it)."""
+    return decompress(item["summary"]["B"])
+
+
+def summary_of(item: Item) -> dict[str, Any]:
+    summary: dict[str, Any] = json.loads(summary_json_of(item))
+    return summary
+
+
+def payload_json_of(item: Item) -> str | None:
+    """The redacted payload's compact JSON when it is stored inline, else ``None`` (it is in S3)."""
+    if "payload" not in item:
+        return None
+    return decompress(item["payload"]["B"], summary_json_of(item))
+
+
+def item_text(item: Item) -> str:
+    """The item as JSON text, its compressed attributes decoded: what ``webhook-hub show --item`` prints, and what a
+    check for leaked secrets must read (a secret inside compressed bytes is not visible as text)."""
+    readable: dict[str, Any] = {name: value for name, value in item.items() if name not in ("summary", "payload")}
+    readable["summary"] = {"json": summary_json_of(item)}
+    payload_json = payload_json_of(item)
+    if payload_json is not None:
+        readable["payload"] = {"json": payload_json}
+    return json.dumps(readable, ensure_ascii=False, sort_keys=True)
+
+
 def build_item(
     classification: Classification,
     *,
@@ -66,15 +115,17 @@ def build_item(
     summary_json: str | None = None,
     request_id: str | None = None,
 ) -> Item:
-    """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held, one attempt.
+    """The item as first written: state ``stored``, publish lease held, one attempt.
 
+    It is in ``Pending`` (due at ``sweep_at``) from the start only when its type is not in the catalog: the sweep's
+    check of recent events reads the catalog's ``ByTypeDay`` partitions, and cannot find an unknown type's.
     ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already; ``request_id``
     (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose answer was lost.
     """
     received = iso_utc(received_at)
+    summary = compact_json(classification.summary) if summary_json is None else summary_json
     item: Item = {
         "pk": {"S": classification.event_id},
-        "dedup_key": {"S": classification.dedup_key},
         "event_type": {"S": classification.event_type},
         "topic_key": {"S": classification.topic_key},
         "known": {"BOOL": classification.known},
@@ -82,14 +133,15 @@ def build_item(
         "received_at": {"S": received},
         "instance_pk": {"S": key_part(classification.instance or NO_INSTANCE)},
         "type_day": {"S": key_part(f"{classification.event_type}#{received[:10]}")},
-        "summary": {"S": compact_json(classification.summary) if summary_json is None else summary_json},
+        "summary": {"B": compress(summary)},
         "state": {"S": STATE_STORED},
-        "pending": {"S": pending_shard(classification.event_id)},
-        "sweep_at": {"N": str(sweep_at)},
         "lease_until": {"N": str(lease_until)},
         "attempts": {"N": "1"},
         "expires_at": {"N": str(int(received_at.timestamp()) + retention_days * 86_400)},
     }
+    if not classification.known:
+        item["pending"] = {"S": pending_shard(classification.event_id)}
+        item["sweep_at"] = {"N": str(sweep_at)}
     if request_id is not None:
         item["request_id"] = {"S": key_part(request_id)}
     if classification.instance is not None:
@@ -103,7 +155,7 @@ def build_item(
     if isinstance(message_id, str) and message_id:
         item["message_pk"] = {"S": key_part(f"{classification.instance or NO_INSTANCE}#{message_id}")}
     if payload_json is not None:
-        item["payload"] = {"S": payload_json}
+        item["payload"] = {"B": compress(payload_json, summary)}
     if payload_ref is not None:
         item["payload_ref"] = {
             "M": {
@@ -117,7 +169,10 @@ def build_item(
 
 
 def classification_of(item: Item) -> Classification:
-    """The classification an item was written from, for publishing it again (the body itself is not needed)."""
+    """The classification an item was written from, for publishing it again (the body itself is not needed).
+
+    The dedup key's text is not kept (``pk`` is its hash): ``webhook-hub inspect`` shows it for a body.
+    """
     return Classification(
         event_type=item["event_type"]["S"],
         known=item["known"]["BOOL"],
@@ -125,18 +180,19 @@ def classification_of(item: Item) -> Classification:
         valid=item["valid"]["BOOL"],
         reasons=tuple(reason["S"] for reason in item.get("reasons", {}).get("L", [])),
         instance=item.get("instance", {}).get("S"),
-        dedup_key=item["dedup_key"]["S"],
+        dedup_key="",
         event_id=item["pk"]["S"],
         occurred_at=from_iso(item.get("occurred_at", {}).get("S")),
-        summary=json.loads(item["summary"]["S"]),
+        summary=summary_of(item),
         payload={},
     )
 
 
 def stored_payload(item: Item) -> tuple[Any | None, dict[str, Any] | None]:
     """The redacted payload stored inline, or the pointer to it in S3."""
-    if "payload" in item:
-        return json.loads(item["payload"]["S"]), None
+    payload_json = payload_json_of(item)
+    if payload_json is not None:
+        return json.loads(payload_json), None
     reference = item["payload_ref"]["M"]
     return None, {
         "bucket": reference["bucket"]["S"],

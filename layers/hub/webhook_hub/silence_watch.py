@@ -7,17 +7,18 @@ only its own table, one item per instance, and only when something changed. Inst
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from webhook_hub.aws.alerts import Alerts
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.watch_store import WatchStore
 from webhook_hub.core.silence import DAY, Change, Watch, alert_text, decide, observe
 from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.record import summary_of
 
 ACTIVITY_TYPE = "messages.upsert"
 CONNECTION_TYPE = "connection.update"
@@ -45,7 +46,7 @@ def watch_instances(
     if floor_seconds <= 0:
         return report
     epoch = now.timestamp()
-    after = watches.cursor()
+    after = watches.cursor.read()
     start_over = after is None or after < epoch - READ_LAG - FIRST_READ
     if start_over:  # first run, or the watch was off (or failing) for a week: what it knew has gaps, relearn
         after = epoch - READ_LAG - FIRST_READ
@@ -72,7 +73,7 @@ def watch_instances(
             report.silent.append(instance)
         if seen != watch:
             watches.save(seen)
-    watches.save_cursor(until)
+    watches.cursor.save(until)
     return report
 
 
@@ -94,13 +95,13 @@ def _read(
                 if event_type == ACTIVITY_TYPE:
                     activity[instance].append(received.timestamp())
                 else:
-                    state = _state(item["summary"]["S"])
+                    state = _state(summary_of(item))
                     if state is not None:
                         connections[instance].append((received.timestamp(), state))
         day += timedelta(days=1)
     return activity, connections
 
 
-def _state(summary_json: str) -> str | None:
-    state = json.loads(summary_json).get("state")
+def _state(summary: dict[str, Any]) -> str | None:
+    state = summary.get("state")
     return state if isinstance(state, str) else None

@@ -6,10 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webhook_hub.record import STATE_FAILED, STATE_PUBLISHED, STATE_STORED, Item
+from webhook_hub.aws.read_cursor import ReadCursor
+from webhook_hub.record import STATE_FAILED, STATE_PUBLISHED, STATE_STORED, Item, pending_shard
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+RECOVERY_CURSOR_PK = "recovery-cursor"
+"""The one item of the table that is not an event: how far the sweep's check of recent events has read (no event
+id looks like it, and it has no index key)."""
+BATCH_GET_LIMIT = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +40,7 @@ class EventStore:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._client = client
+        self.recovery_cursor = ReadCursor(table_name, client, RECOVERY_CURSOR_PK)
 
     def put_new(self, item: Item) -> WriteResult:
         """Write the item unless its event is already stored; one call either way."""
@@ -76,8 +83,8 @@ class EventStore:
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def of_type(self, event_type: str, day: str, after: str, until: str) -> Iterator[dict[str, Any]]:
-        """``received_at``, ``instance`` and ``summary`` of one type's events of one UTC day (``YYYY-MM-DD``) received
-        in (``after``, ``until``] (ISO), oldest first, from the ``ByTypeDay`` index."""
+        """``pk``, ``received_at``, ``instance`` and ``summary`` of one type's events of one UTC day (``YYYY-MM-DD``)
+        received in (``after``, ``until``] (ISO), oldest first, from the ``ByTypeDay`` index."""
         arguments: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "ByTypeDay",
@@ -87,7 +94,7 @@ class EventStore:
                 ":after": {"S": after},
                 ":until": {"S": until},
             },
-            "ProjectionExpression": "received_at, instance, summary",
+            "ProjectionExpression": "pk, received_at, instance, summary",
         }
         while True:
             page = self._client.query(**arguments)
@@ -99,6 +106,7 @@ class EventStore:
     def claim_publish(self, pk: str, now: int, lease_until: int, sweep_at: int) -> Item | None:
         """Take the publish lease of a stored (or failed) event whose previous lease has run out; one attempt more.
 
+        A claimed event is in ``Pending`` (due at ``sweep_at``) from then on: if this attempt dies, the sweep has it.
         Returns the item as it now is (everything its notification needs), or ``None`` when it is published, held
         by another delivery's lease, or gone.
         """
@@ -106,12 +114,14 @@ class EventStore:
             answer: Any = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": pk}},
-                UpdateExpression="SET lease_until = :lease, sweep_at = :sweep ADD attempts :one",
+                UpdateExpression="SET lease_until = :lease, sweep_at = :sweep, "
+                "pending = if_not_exists(pending, :shard) ADD attempts :one",
                 ConditionExpression="attribute_exists(pk) AND #state IN (:stored, :failed) AND lease_until < :now",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={
                     ":lease": {"N": str(lease_until)},
                     ":sweep": {"N": str(sweep_at)},
+                    ":shard": {"S": pending_shard(pk)},
                     ":one": {"N": "1"},
                     ":stored": {"S": STATE_STORED},
                     ":failed": {"S": STATE_FAILED},
@@ -125,12 +135,13 @@ class EventStore:
         return item
 
     def mark_published(self, pk: str, published_at: str, message_id: str) -> None:
-        """Leave the ``Pending`` index; keep the SNS message id for tracing a delivery."""
+        """Leave the ``Pending`` index (if in it); keep the SNS message id for tracing a delivery. What only a stored
+        event needs goes, which keeps the item as small as it was (one write unit for a text message)."""
         self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": pk}},
             UpdateExpression="SET #state = :published, published_at = :at, sns_message_id = :mid "
-            "REMOVE pending, sweep_at, lease_until",
+            "REMOVE pending, sweep_at, lease_until, request_id",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":published": {"S": STATE_PUBLISHED},
@@ -155,17 +166,63 @@ class EventStore:
             },
         )
 
-    def release_lease(self, pk: str) -> None:
-        """After a failed publish, let the sender's retry publish at once instead of waiting out the lease."""
+    def release_lease(self, pk: str, sweep_at: int) -> None:
+        """After a failed publish: let the sender's retry publish at once instead of waiting out the lease, and put the
+        event in ``Pending`` (if not there yet), due at ``sweep_at``, in case the sender never retries."""
         self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": pk}},
-            UpdateExpression="SET lease_until = :zero",
+            UpdateExpression="SET lease_until = :zero, pending = if_not_exists(pending, :shard), "
+            "sweep_at = if_not_exists(sweep_at, :sweep)",
             ConditionExpression="#state IN (:stored, :failed)",
             ExpressionAttributeNames={"#state": "state"},
             ExpressionAttributeValues={
                 ":zero": {"N": "0"},
+                ":shard": {"S": pending_shard(pk)},
+                ":sweep": {"N": str(sweep_at)},
                 ":stored": {"S": STATE_STORED},
                 ":failed": {"S": STATE_FAILED},
             },
         )
+
+    def unpublished(self, pks: list[str]) -> list[str]:
+        """Those of ``pks`` still ``stored`` and not in ``Pending``: what no delivery finished and nobody will retry.
+
+        Strongly consistent reads, so a publication marked a moment ago is seen."""
+        found: list[str] = []
+        for start in range(0, len(pks), BATCH_GET_LIMIT):
+            keys: Any = {
+                self._table: {
+                    "Keys": [{"pk": {"S": pk}} for pk in pks[start : start + BATCH_GET_LIMIT]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, #state, pending",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                }
+            }
+            while keys:
+                answer: Any = self._client.batch_get_item(RequestItems=keys)
+                found += [
+                    item["pk"]["S"]
+                    for item in answer["Responses"].get(self._table, [])
+                    if item["state"]["S"] == STATE_STORED and "pending" not in item
+                ]
+                keys = answer.get("UnprocessedKeys") or None
+        return found
+
+    def enter_pending(self, pk: str, sweep_at: int) -> None:
+        """Put a stored event found unpublished into ``Pending``, due at ``sweep_at``; no-op if it moved on since."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": pk}},
+                UpdateExpression="SET pending = :shard, sweep_at = :sweep",
+                ConditionExpression="#state = :stored AND attribute_not_exists(pending)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":shard": {"S": pending_shard(pk)},
+                    ":sweep": {"N": str(sweep_at)},
+                    ":stored": {"S": STATE_STORED},
+                },
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from webhook_hub.aws.read_cursor import ReadCursor
 from webhook_hub.core.silence import Watch
 
 if TYPE_CHECKING:
@@ -19,17 +20,7 @@ class WatchStore:
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._client = client
-
-    def cursor(self) -> float | None:
-        """Events received up to this instant (epoch seconds) have been read."""
-        found: Any = self._client.get_item(TableName=self._table, Key={"pk": {"S": CURSOR_KEY}}, ConsistentRead=True)
-        item = found.get("Item")
-        return None if item is None else float(item["read_until"]["N"])
-
-    def save_cursor(self, read_until: float) -> None:
-        self._client.put_item(
-            TableName=self._table, Item={"pk": {"S": CURSOR_KEY}, "read_until": {"N": repr(read_until)}}
-        )
+        self.cursor = ReadCursor(table_name, client, CURSOR_KEY)
 
     def watches(self) -> Iterator[Watch]:
         arguments: dict[str, Any] = {"TableName": self._table, "ConsistentRead": True}

@@ -58,6 +58,7 @@ class Classification:
     """Why the event is unclassified: locations and messages only, never values."""
     instance: str | None
     dedup_key: str
+    """Empty in a classification rebuilt from a stored item, which keeps only its hash (``event_id``)."""
     event_id: str
     occurred_at: datetime | None
     """When it happened per WhatsApp (UTC); never taken from the envelope's mislabelled ``date_time``."""

@@ -32,7 +32,7 @@ from webhook_hub.core.destinations import (
 )
 from webhook_hub.delivery import AwsError, delivery_of
 from webhook_hub.destinations import http_post
-from webhook_hub.record import Item
+from webhook_hub.record import Item, payload_json_of
 
 STEP_SKIPPED = "skipped"
 """Behind a failed task of its group in this batch: not tried, released to come back in order."""
@@ -209,8 +209,9 @@ class Forwarder:
     def _body(self, item: Item, body_format: str) -> bytes:
         if body_format == FORMAT_NOTIFICATION:
             return delivery_of(item).notification.encode()
-        if "payload" in item:
-            return str(item["payload"]["S"]).encode()
+        payload_json = payload_json_of(item)
+        if payload_json is not None:
+            return payload_json.encode()
         return self._payloads.get(item["payload_ref"]["M"]["key"]["S"])
 
 
