@@ -166,11 +166,4 @@ def _value_size(value: AttributeValue) -> int:
 
 def item_size(item: Item) -> int:
     """Bytes DynamoDB counts against its 400 KB item limit (names plus values, UTF-8)."""
-    size = 0
-    for name, value in item.items():
-        text = value.get("S")  # most attributes: counted here without the general walk
-        if isinstance(text, str) and len(value) == 1:
-            size += len(name.encode()) + len(text.encode())
-        else:
-            size += len(name.encode()) + _value_size(value)
-    return size
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
