@@ -77,27 +77,6 @@ class Outcome:
         return {"status": self.outcome, "event_id": self.event_id, "event_type": self.event_type}
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    item: Item
-    delivery: Delivery
-    offloaded: bool
-
-
-def sns_size(delivery: Delivery) -> int:
-    """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
-    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
-    return (
-        len(delivery.message.encode())
-        + len(delivery.subject)
-        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
-    )
-
-
-def _fits_sns(delivery: Delivery) -> bool:
-    return sns_size(delivery) < SNS_MESSAGE_LIMIT
-
-
 class Ingest:
     def __init__(
         self,
@@ -184,6 +163,15 @@ class Ingest:
             raise TokenMisconfigured('the webhook token secret holds no "current" or "previous" token')
         return tokens
 
+    def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
+        """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
+        key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
+        try:
+            text = redact_raw(request.body.decode("utf-8", "replace"), tokens)
+            self._payloads.put(key, text.encode(), "text/plain; charset=utf-8")
+        except AwsError as error:
+            raise StoreUnavailable("cannot quarantine the rejected body") from error
+
     def _publish(
         self, classification: Classification, delivery: Delivery, outcome: str, budget: Budget, offloaded: bool = False
     ) -> Outcome:
@@ -250,11 +238,23 @@ class Ingest:
             raise StoreUnavailable("cannot store the large body") from error
         return {"bucket": self._payloads.bucket, "key": key, "size": len(payload), "sha256": digest}
 
-    def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
-        """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
-        key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
-        try:
-            text = redact_raw(request.body.decode("utf-8", "replace"), tokens)
-            self._payloads.put(key, text.encode(), "text/plain; charset=utf-8")
-        except AwsError as error:
-            raise StoreUnavailable("cannot quarantine the rejected body") from error
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    item: Item
+    delivery: Delivery
+    offloaded: bool
+
+
+def sns_size(delivery: Delivery) -> int:
+    """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
+    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
+    return (
+        len(delivery.message.encode())
+        + len(delivery.subject)
+        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
+    )
+
+
+def _fits_sns(delivery: Delivery) -> bool:
+    return sns_size(delivery) < SNS_MESSAGE_LIMIT
