@@ -63,13 +63,12 @@ def build_item(
     lease_until: int,
     sweep_at: int,
     retention_days: int,
-    summary_json: str | None = None,
     request_id: str | None = None,
 ) -> Item:
     """The item as first written: state ``stored``, in the ``Pending`` index, publish lease held, one attempt.
 
-    ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already; ``request_id``
-    (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose answer was lost.
+    ``request_id`` (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose
+    answer was lost.
     """
     received = iso_utc(received_at)
     item: Item = {
@@ -82,7 +81,7 @@ def build_item(
         "received_at": {"S": received},
         "instance_pk": {"S": key_part(classification.instance or NO_INSTANCE)},
         "type_day": {"S": key_part(f"{classification.event_type}#{received[:10]}")},
-        "summary": {"S": compact_json(classification.summary) if summary_json is None else summary_json},
+        "summary": {"S": compact_json(classification.summary)},
         "state": {"S": STATE_STORED},
         "pending": {"S": pending_shard(classification.event_id)},
         "sweep_at": {"N": str(sweep_at)},
