@@ -24,6 +24,8 @@ LAMBDA_INVOKE_LIMIT = 6_291_456
 answers 413 and the function never runs (docs/architecture.md, bodies too large for Lambda)."""
 REQUEST_TOO_LARGE = b'{"message":"Request Entity Too Large"}'
 """API Gateway's answer to both (an HTTP API's 413 cannot be customised)."""
+NOT_FOUND = b'{"message":"Not Found"}'
+"""API Gateway's answer to a request no route matches (any other path, or another method on a route's path)."""
 _TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml", "application/x-www-form")
 
 

@@ -32,6 +32,7 @@ from webhook_hub_cli import activity, destinations_cmd, local_aws, local_event_s
 from webhook_hub_cli import template as stack_template
 from webhook_hub_cli.apigw import (
     API_GATEWAY_PAYLOAD_LIMIT,
+    NOT_FOUND,
     REQUEST_TOO_LARGE,
     LambdaContext,
     exceeds_invoke_limit,
@@ -185,8 +186,8 @@ def _gateway_handler(hub: _Hub, inspector: Inspector | None) -> type[BaseHTTPReq
             path, _, query = self.path.partition("?")
             event = http_api_event(self.command, path, self.headers.items(), body, query=query)
             if event is None:
-                hub.record(404, '{"error":"not_found","reason":"no such route"}', None)
-                self._answer(404, b'{"message":"Not Found"}', {"content-type": "application/json"})
+                hub.record(404, NOT_FOUND.decode(), None)
+                self._answer(404, NOT_FOUND, {"content-type": "application/json"})
                 return
             if exceeds_invoke_limit(event):  # as on AWS: Lambda refuses the invoke, the function never runs
                 hub.record(413, '{"error":"body_too_large"}', None)

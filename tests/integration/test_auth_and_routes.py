@@ -146,9 +146,11 @@ def test_health_touches_no_aws_and_other_routes_are_refused(stack: local_aws.Loc
 
     health = http_api_event("GET", "/health", [], b"")
     get_webhook = http_api_event("GET", "/webhook", [], b"")
+    other_path = http_api_event("POST", "/webhooks/t0k3n", [], b"")
 
     assert health is not None
     assert get_webhook is None  # API Gateway itself answers 404: no GET route on /webhook
+    assert other_path is None  # nor any route but /webhook… and /health: the function never sees them
     response = app.lambda_handler(health, LambdaContext())
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"status": "ok"})
     assert scan_items(stack) == []

@@ -19,10 +19,10 @@ from webhook_hub.core.notification import (
     Notification,
     build_notification,
     message_attributes,
-    notification_json,
     notification_json_schema,
 )
 from webhook_hub.core.redact import REDACTED, redact
+from webhook_hub.delivery import build_delivery
 
 Load = Callable[[str], dict[str, Any]]
 
@@ -86,25 +86,13 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def test_spliced_json_is_the_dumped_document(sample_path: Path) -> None:
+def test_the_published_text_is_the_document_dumped_compactly(sample_path: Path) -> None:
     c = classify(sample_path.read_bytes())
     payload = redact(c.payload, ["FAKE-INSTANCE-TOKEN-0000-0000-000000000000"])
-    inline = _dumps(build_notification(c, received_at=RECEIVED, payload=payload))
-    assert notification_json(c, received_at=RECEIVED, payload_json=_dumps(payload)) == inline
-    spliced = notification_json(c, received_at=RECEIVED, payload_json=_dumps(payload), summary_json=_dumps(c.summary))
-    assert spliced == inline
-    assert json.loads(spliced)["payload"] == payload
-    offloaded = _dumps(build_notification(c, received_at=RECEIVED, payload=None, payload_ref=REF))
-    assert notification_json(c, received_at=RECEIVED, payload_json=None, payload_ref=REF | {"extra": 1}) == offloaded
-
-
-@pytest.mark.parametrize(("payload_json", "ref"), [(None, None), ("{}", REF)])
-def test_spliced_json_takes_exactly_one_of_payload_and_ref(
-    payload_json: str | None, ref: dict[str, Any] | None, load_body: Load
-) -> None:
-    c = classify(json.dumps(load_body("reference/call.json")))
-    with pytest.raises(ValueError, match="exactly one"):
-        notification_json(c, received_at=RECEIVED, payload_json=payload_json, payload_ref=ref)
+    inline = build_delivery(c, received_at=RECEIVED, payload=payload)
+    offloaded = build_delivery(c, received_at=RECEIVED, payload=None, payload_ref=REF | {"extra": 1})
+    assert inline.notification == _dumps(build_notification(c, received_at=RECEIVED, payload=payload))
+    assert offloaded.notification == _dumps(build_notification(c, received_at=RECEIVED, payload=None, payload_ref=REF))
 
 
 def test_received_at_must_be_aware_and_becomes_utc(load_body: Load) -> None:

@@ -25,7 +25,7 @@ REFERENCE = Path(__file__).resolve().parents[2] / "events" / "bodies" / "referen
 RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
 
 
-def _item(name: str, summary_json: str | None = None) -> dict[str, dict[str, object]]:
+def _item(name: str) -> dict[str, dict[str, object]]:
     classification = classify((REFERENCE / name).read_bytes())
     return build_item(
         classification,
@@ -35,7 +35,6 @@ def _item(name: str, summary_json: str | None = None) -> dict[str, dict[str, obj
         lease_until=99,
         sweep_at=219,
         retention_days=30,
-        summary_json=summary_json,
     )
 
 
@@ -89,6 +88,7 @@ def test_item_size_counts_names_and_utf8_bytes_like_dynamodb() -> None:
     assert item_size({"b": {"BOOL": True}}) == 2
     assert item_size({"m": {"M": {"a": {"S": "x"}}}}) == 1 + 3 + 1 + 1 + 1
     assert item_size({"l": {"L": [{"S": "x"}, {"S": "yz"}]}}) == 1 + 3 + (1 + 1) + (1 + 2)
+    assert item_size({"pk": {"S": "ab"}, "n": {"N": "123"}, "t": {"S": "ç"}}) == 4 + 4 + 3
 
 
 def test_an_event_of_an_unknown_type_is_pending_from_its_first_write() -> None:

@@ -19,10 +19,10 @@ from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.classify import Classification
 from webhook_hub.core.mail import mail_subject, mail_text
-from webhook_hub.core.notification import message_attributes, notification_json, sns_message
-from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.core.notification import build_notification, message_attributes, sns_message
+from webhook_hub.core.values import compact_json, from_iso, iso_utc
 from webhook_hub.errors import PublishFailed
-from webhook_hub.record import Item, classification_of, payload_json_of, stored_payload, summary_json_of
+from webhook_hub.record import Item, classification_of, stored_payload
 
 AwsError = (BotoCoreError, ClientError)
 
@@ -44,21 +44,15 @@ def build_delivery(
     classification: Classification,
     *,
     received_at: datetime,
-    payload_json: str | None,
+    payload: Any | None,
     payload_ref: Mapping[str, Any] | None = None,
-    summary_json: str | None = None,
 ) -> Delivery:
     """The one builder of a published message, for the first delivery and every rebuild, so both are the same bytes.
 
-    Arguments as ``notification_json``'s.
+    Arguments as ``build_notification``'s.
     """
-    notification = notification_json(
-        classification,
-        received_at=received_at,
-        payload_json=payload_json,
-        payload_ref=payload_ref,
-        summary_json=summary_json,
-    )
+    document = build_notification(classification, received_at=received_at, payload=payload, payload_ref=payload_ref)
+    notification = compact_json(document)
     return Delivery(
         classification.event_id,
         classification.topic_key,
@@ -72,20 +66,13 @@ def build_delivery(
 def delivery_of(item: Item) -> Delivery:
     """The delivery of a stored event, rebuilt from its item.
 
-    The item's payload and summary are the JSON texts the first delivery put into its notification, so they go
-    into this one as they are, not parsed and serialized again.
+    The item holds the payload and summary as the ``compact_json`` text of what the first delivery published, and
+    parsing that text and serializing it again gives the same text back, so the rebuild is the same bytes.
     """
-    payload_json = payload_json_of(item)
-    payload_ref = None if payload_json is not None else stored_payload(item)[1]
+    payload, payload_ref = stored_payload(item)
     received_at = from_iso(item["received_at"]["S"])
     assert received_at is not None, "items always carry received_at"
-    return build_delivery(
-        classification_of(item),
-        received_at=received_at,
-        payload_json=payload_json,
-        payload_ref=payload_ref,
-        summary_json=summary_json_of(item),
-    )
+    return build_delivery(classification_of(item), received_at=received_at, payload=payload, payload_ref=payload_ref)
 
 
 def deliver(store: EventStore, publisher: Publisher, delivery: Delivery, budget: Budget, sweep_at: int) -> bool:

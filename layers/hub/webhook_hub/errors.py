@@ -50,16 +50,6 @@ class BodyTooLarge(HubError):
     code = "body_too_large"
 
 
-class NotFound(HubError):
-    status = 404
-    code = "not_found"
-
-
-class MethodNotAllowed(HubError):
-    status = 405
-    code = "method_not_allowed"
-
-
 class Unavailable(HubError):
     """A dependency failed; the sender must retry, and the retry will find whatever committed."""
 

@@ -21,7 +21,7 @@ from webhook_hub.aws.payload_store import PayloadStore
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.classify import Classification, RejectedBody, classify
-from webhook_hub.core.redact import may_need_redaction, redact, redact_raw
+from webhook_hub.core.redact import redact, redact_raw
 from webhook_hub.core.values import compact_json
 from webhook_hub.delivery import AwsError, Delivery, build_delivery, deliver, delivery_of
 from webhook_hub.errors import (
@@ -75,27 +75,6 @@ class Outcome:
 
     def body(self) -> dict[str, str]:
         return {"status": self.outcome, "event_id": self.event_id, "event_type": self.event_type}
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    item: Item
-    delivery: Delivery
-    offloaded: bool
-
-
-def sns_size(delivery: Delivery) -> int:
-    """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
-    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
-    return (
-        len(delivery.message.encode())
-        + len(delivery.subject)
-        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
-    )
-
-
-def _fits_sns(delivery: Delivery) -> bool:
-    return sns_size(delivery) < SNS_MESSAGE_LIMIT
 
 
 class Ingest:
@@ -191,6 +170,15 @@ class Ingest:
             raise TokenMisconfigured('the webhook token secret holds no "current" or "previous" token')
         return tokens
 
+    def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
+        """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
+        key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
+        try:
+            text = redact_raw(request.body.decode("utf-8", "replace"), tokens)
+            self._payloads.put(key, text.encode(), "text/plain; charset=utf-8")
+        except AwsError as error:
+            raise StoreUnavailable("cannot quarantine the rejected body") from error
+
     def _publish(
         self,
         classification: Classification,
@@ -223,11 +211,9 @@ class Ingest:
     ) -> _Prepared:
         """Item and notification with the redacted payload inline, or in S3 when either would be too large."""
         # The summary quotes the body (a message's text, a push name): the live tokens are scrubbed from it too.
-        summary_json = compact_json(classification.summary)
-        if may_need_redaction(summary_json, tokens):  # rarely: the walk and the copy only when they can matter
-            classification = replace(classification, summary=redact(classification.summary, tokens))
-            summary_json = compact_json(classification.summary)
-        payload_json = compact_json(redact(classification.payload, tokens))  # serialized once, for both
+        classification = replace(classification, summary=redact(classification.summary, tokens))
+        payload = redact(classification.payload, tokens)
+        payload_json = compact_json(payload)  # what is stored, inline or in S3: its size decides which
         lease_until, sweep_at = self._lease_and_sweep(now)
         received_at = request.received_at
         common: dict[str, Any] = {
@@ -239,25 +225,19 @@ class Ingest:
         }
         encoded = payload_json.encode()
         if len(encoded) <= self._settings.inline_limit_bytes:
-            delivery = build_delivery(
-                classification, received_at=received_at, payload_json=payload_json, summary_json=summary_json
-            )
-            item = build_item(
-                classification, payload_json=payload_json, payload_ref=None, summary_json=summary_json, **common
-            )
+            delivery = build_delivery(classification, received_at=received_at, payload=payload)
+            item = build_item(classification, payload_json=payload_json, payload_ref=None, **common)
             if _fits_sns(delivery) and item_size(item) < DYNAMODB_ITEM_LIMIT:
                 return _Prepared(item, delivery, False)
         ref = self._offload(classification.event_id, encoded)
-        delivery = build_delivery(
-            classification, received_at=received_at, payload_json=None, payload_ref=ref, summary_json=summary_json
-        )
-        item = build_item(classification, payload_json=None, payload_ref=ref, summary_json=summary_json, **common)
+        delivery = build_delivery(classification, received_at=received_at, payload=None, payload_ref=ref)
+        item = build_item(classification, payload_json=None, payload_ref=ref, **common)
         if not _fits_sns(delivery) or item_size(item) >= DYNAMODB_ITEM_LIMIT:
             # Summaries are bounded, so this needs a pathological body; the payload in S3 keeps everything. The
             # instance name is the sender's and unbounded: the notification names it as the item does (key_part).
             trimmed = replace(classification, summary={"truncated": True}, reasons=classification.reasons[:1])
             bounded = replace(trimmed, instance=None if trimmed.instance is None else key_part(trimmed.instance))
-            delivery = build_delivery(bounded, received_at=received_at, payload_json=None, payload_ref=ref)
+            delivery = build_delivery(bounded, received_at=received_at, payload=None, payload_ref=ref)
             item = build_item(trimmed, payload_json=None, payload_ref=ref, **common)
         return _Prepared(item, delivery, True)
 
@@ -272,11 +252,23 @@ class Ingest:
             raise StoreUnavailable("cannot store the large body") from error
         return {"bucket": self._payloads.bucket, "key": key, "size": len(payload), "sha256": digest}
 
-    def _quarantine(self, request: WebhookRequest, tokens: Sequence[str]) -> None:
-        """Keep a rejected body (redacted) for inspection; answer 503 if it cannot be kept."""
-        key = f"quarantine/{request.received_at:%Y/%m/%d}/{request.request_id}.txt"
-        try:
-            text = redact_raw(request.body.decode("utf-8", "replace"), tokens)
-            self._payloads.put(key, text.encode(), "text/plain; charset=utf-8")
-        except AwsError as error:
-            raise StoreUnavailable("cannot quarantine the rejected body") from error
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    item: Item
+    delivery: Delivery
+    offloaded: bool
+
+
+def sns_size(delivery: Delivery) -> int:
+    """Bytes SNS counts against its limit: the whole per-protocol message (the notification escaped inside it,
+    plus the e-mail text) and every attribute's name, type and value; the subject too, to be safe."""
+    return (
+        len(delivery.message.encode())
+        + len(delivery.subject)
+        + sum(len(name) + len("String") + len(value.encode()) for name, value in delivery.attributes.items())
+    )
+
+
+def _fits_sns(delivery: Delivery) -> bool:
+    return sns_size(delivery) < SNS_MESSAGE_LIMIT

@@ -112,18 +112,17 @@ def build_item(
     lease_until: int,
     sweep_at: int,
     retention_days: int,
-    summary_json: str | None = None,
     request_id: str | None = None,
 ) -> Item:
     """The item as first written: state ``stored``, publish lease held, one attempt.
 
     It is in ``Pending`` (due at ``sweep_at``) from the start only when its type is not in the catalog: the sweep's
     check of recent events reads the catalog's ``ByTypeDay`` partitions, and cannot find an unknown type's.
-    ``summary_json`` is ``compact_json(classification.summary)`` when the caller has it already; ``request_id``
-    (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose answer was lost.
+    ``request_id`` (API Gateway's) tells the writer its own write when botocore retried a ``PutItem`` whose answer
+    was lost.
     """
     received = iso_utc(received_at)
-    summary = compact_json(classification.summary) if summary_json is None else summary_json
+    summary = compact_json(classification.summary)
     item: Item = {
         "pk": {"S": classification.event_id},
         "event_type": {"S": classification.event_type},
@@ -222,11 +221,4 @@ def _value_size(value: AttributeValue) -> int:
 
 def item_size(item: Item) -> int:
     """Bytes DynamoDB counts against its 400 KB item limit (names plus values, UTF-8)."""
-    size = 0
-    for name, value in item.items():
-        text = value.get("S")  # most attributes: counted here without the general walk
-        if isinstance(text, str) and len(value) == 1:
-            size += len(name.encode()) + len(text.encode())
-        else:
-            size += len(name.encode()) + _value_size(value)
-    return size
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())

@@ -65,41 +65,6 @@ def build_notification(
     """The notification as a JSON-able dict; ``payload`` must already be redacted by the caller."""
     if (payload is None) == (payload_ref is None):
         raise ValueError("exactly one of payload and payload_ref must be given")
-    return {**_head(c, received_at), "summary": c.summary, "payload": payload, "payload_ref": _reference(payload_ref)}
-
-
-def notification_json(
-    c: Classification,
-    *,
-    received_at: datetime,
-    payload_json: str | None,
-    payload_ref: Mapping[str, Any] | None = None,
-    summary_json: str | None = None,
-) -> str:
-    """``compact_json(build_notification(...))`` for the payload whose JSON is ``payload_json``, built around the
-    JSON texts the caller already has (the stored payload, the stored summary) instead of serializing them again.
-
-    ``payload_json`` and ``summary_json`` must be ``compact_json`` texts; the result is then the same string, byte
-    for byte (``summary``, ``payload`` and ``payload_ref`` are the document's last keys, in that order).
-    """
-    if (payload_json is None) == (payload_ref is None):
-        raise ValueError("exactly one of payload_json and payload_ref must be given")
-    head = compact_json(_head(c, received_at))
-    summary = compact_json(c.summary) if summary_json is None else summary_json
-    payload = "null" if payload_json is None else payload_json
-    reference = "null" if payload_ref is None else compact_json(_reference(payload_ref))
-    return f'{head[:-1]},"summary":{summary},"payload":{payload},"payload_ref":{reference}}}'
-
-
-def sns_message(notification: str, mail: str) -> str:
-    """The message SNS gets with ``MessageStructure=json``: e-mail endpoints get ``mail``, every other protocol
-    (SQS, Lambda, HTTP, ``email-json``) the notification unchanged. SNS's 256 KB limit is on this text, in which the
-    notification is a JSON string: its quotes and backslashes count twice."""
-    return compact_json({"default": notification, "email": mail})
-
-
-def _head(c: Classification, received_at: datetime) -> dict[str, Any]:
-    """Every key of the document before ``summary``, in order."""
     return {
         "version": NOTIFICATION_VERSION,
         "event_id": c.event_id,
@@ -111,18 +76,24 @@ def _head(c: Classification, received_at: datetime) -> dict[str, Any]:
         "topic_key": c.topic_key,
         "received_at": iso_utc(received_at),
         "occurred_at": None if c.occurred_at is None else iso_utc(c.occurred_at),
+        "summary": c.summary,
+        "payload": payload,
+        "payload_ref": None
+        if payload_ref is None
+        else {
+            "bucket": payload_ref["bucket"],
+            "key": payload_ref["key"],
+            "size": payload_ref["size"],
+            "sha256": payload_ref["sha256"],
+        },
     }
 
 
-def _reference(payload_ref: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if payload_ref is None:
-        return None
-    return {
-        "bucket": payload_ref["bucket"],
-        "key": payload_ref["key"],
-        "size": payload_ref["size"],
-        "sha256": payload_ref["sha256"],
-    }
+def sns_message(notification: str, mail: str) -> str:
+    """The message SNS gets with ``MessageStructure=json``: e-mail endpoints get ``mail``, every other protocol
+    (SQS, Lambda, HTTP, ``email-json``) the notification unchanged. SNS's 256 KB limit is on this text, in which the
+    notification is a JSON string: its quotes and backslashes count twice."""
+    return compact_json({"default": notification, "email": mail})
 
 
 def message_attributes(c: Classification) -> dict[str, str]:

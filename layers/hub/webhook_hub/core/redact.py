@@ -89,30 +89,6 @@ def redact(payload: Any, secrets: Iterable[str] = ()) -> Any:
     return result[0]
 
 
-_KEY_WORDS = (*sorted(SECRET_KEYS), URL_KEY)
-_ESCAPED = frozenset('"\\') | frozenset(map(chr, range(0x20)))
-"""What JSON writes escaped even with ``ensure_ascii=False``: a secret holding one is not found verbatim."""
-
-
-def may_need_redaction(json_text: str, secrets: Iterable[str] = ()) -> bool:
-    """``False`` when ``redact(value, secrets)`` would return ``value`` unchanged, ``value`` being what
-    ``json_text`` (its ``json.dumps(..., ensure_ascii=False)``) holds; ``True`` when it might not.
-
-    A text search instead of a walk: any key ``redact`` acts on lowers to one of the key words, and JSON writes its
-    characters as they are, so the word is in the lowered text; any secret it replaces appears verbatim unless the
-    secret has a character JSON escapes, and such a secret always answers ``True``.
-    """
-    lowered = json_text.lower()
-    if any(word in lowered for word in _KEY_WORDS):
-        return True
-    return any(
-        isinstance(secret, str)
-        and len(secret) >= MIN_SECRET_LENGTH
-        and (secret in json_text or not _ESCAPED.isdisjoint(secret))
-        for secret in secrets
-    )
-
-
 def _scrub(text: str, needles: list[str]) -> str:
     for needle in needles:
         if needle in text:
