@@ -208,7 +208,9 @@ def run() -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    if "--report-only" in argv:
+    if argv[1:] not in ([], ["--report-only"]):
+        raise SystemExit(f"usage: python -m bench [--report-only]\n\n{__doc__}")
+    if argv[1:]:
         results = json.loads(LATEST.read_text(encoding="utf-8"))
     else:
         results = run()
