@@ -93,7 +93,6 @@ def _targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     units, units_again = cases.case_units(new, tables), cases.case_units(again, tables)
     dollars = sum(event_cost(results, "new event").values())
     mb, zipped = (sum(part[key] for part in sizes.values()) / 1e6 for key in ("unzipped", "zipped"))
-    parts = ", ".join(f"{name} {part['files']} files, {part['unzipped'] / 1e6:.2f} MB" for name, part in sizes.items())
     hub, alone = (statistics.median(results["throughput"]["rates"][name]) for name in ("hub", "baseline"))
     rows = [
         ("cold start, import + first event", f"**{ratio:.2f}x** the baseline", "≤ 1.3x", ratio <= 1.3),
@@ -102,7 +101,7 @@ def _targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("dollars per million new text events", f"**${dollars:.2f}**", "≤ $7.50", dollars <= 7.50),
         ("AWS calls, new event", f"**{len(new['calls'])}**", "≤ 3", len(new["calls"]) <= 3),
         ("AWS calls, redelivery of a published event", f"**{len(again['calls'])}**", "≤ 1", len(again["calls"]) <= 1),
-        ("function + layer, unzipped", f"**{mb:.2f} MB** ({zipped:.2f} zipped; {parts})", "< 15 MB", mb < 15),
+        ("function + layer, unzipped", f"**{mb:.2f} MB** ({zipped:.2f} zipped)", "< 15 MB", mb < 15),
     ]
     throughput = f"**{hub:.1f} events/s**, {hub / alone:.0%} of its emulator alone ({alone:.1f})"
     return [(*row[:3], "met" if row[3] else "**not met**") for row in rows] + [("local hub", throughput, "—", "")]
@@ -136,6 +135,10 @@ def performance(results: dict[str, Any]) -> str:
         (name, case["answer"], len(case["calls"]), ", ".join(case["calls"]), _parts(cases.case_units(case, tables)))
         for name, case in results["cases"].items()
     ]
+    sizes = [
+        (part, size["files"], *(f"{size[key] / 1e6:.2f} MB" for key in ("unzipped", "zipped")))
+        for part, size in results["sizes"].items()
+    ]
     windows = " / ".join(f"{a} vs {b}" for a, b in zip(run["rates"]["hub"], run["rates"]["baseline"], strict=True))
     return f"""{_header(results, "Performance")}
 ## Results against the targets
@@ -143,8 +146,6 @@ def performance(results: dict[str, Any]) -> str:
 | what | measured | target | |
 |---|---|---|---|
 {_table(_targets(results))}
-
-Function and layer: what `sam build` wrote, zipped at deflate level 6 as `sam package` does (boto3 is the runtime's).
 
 ## 1. Cold start
 
@@ -175,14 +176,22 @@ write units by DynamoDB's documented rules (bench/cases.py) from each write sent
 |---|---|---:|---|---|
 {_table(case_rows)}
 
-## 3. Local hub, sustained events/s
+## 3. Artifact size
+
+What `sam build` wrote, zipped at deflate level 6 as `sam package` does; boto3 and botocore come with the runtime.
+
+| part | files | unzipped | zipped |
+|---|---:|---:|---:|
+{_table(sizes)}
+
+## 4. Local hub, sustained events/s
 
 `webhook-hub run` (gateway, four container processes, moto, the tap reading every notification back) taking new
 text messages, beside a second moto alone, provisioned the same way, taking a new event's three calls (a 1.4 KB
 conditional put, a 2 KB publish, the update) with none of the hub's code: the emulator's ceiling. {run["senders"]}
 senders each, alternating windows of {run["seconds"]:.0f} s; events/s, hub vs baseline: {windows}.
 
-## 4. Memory size
+## 5. Memory size
 
 Only CPU time is measured; Lambda's CPU grows with memory (one vCPU at {FULL_VCPU_MB} MB), so CPU time is stretched
 by {FULL_VCPU_MB} ÷ memory and the waits on AWS assumed in [cost.md](cost.md) are added.
@@ -191,7 +200,7 @@ by {FULL_VCPU_MB} ÷ memory and the waits on AWS assumed in [cost.md](cost.md) a
 |---:|---:|---:|---:|
 {_table(memory_rows)}
 
-## 5. The `Pending` index's ceiling
+## 6. The `Pending` index's ceiling
 
 Arithmetic: each new event writes and later deletes its `Pending` entry under one of {PENDING_SHARDS} shard key
 values; DynamoDB takes about {PARTITION_WRITES:,} writes a second per key value, so the ceiling is {PENDING_SHARDS} x
@@ -222,7 +231,7 @@ pages. Free tiers are left out.
 ## Default: HTTP API, arm64, {MEMORY_MB} MB — dollars per million events
 
 From each case's requests (docs/performance.md §2) and its median CPU time and log bytes per event over
-{results["priced_repeats"]} events (a quarter as many large bodies). Duration as in docs/performance.md §4 with these
+{results["priced_repeats"]} events (a quarter as many large bodies). Duration as in docs/performance.md §5 with these
 waits assumed: {waits}; a cold start ({COLD_SHARE:.0%} of invocations) adds {TLS_SETUP_MS:g} ms of TLS per client.
 Logs add ~{PLATFORM_LOG_BYTES} bytes of Lambda's and the access log's per event.
 
@@ -230,7 +239,7 @@ Logs add ~{PLATFORM_LOG_BYTES} bytes of Lambda's and the access log's per event.
 |---|{"---:|" * len(rows)}
 {_table(lines)}
 
-Why the defaults: {MEMORY_MB} MB from [the memory table](performance.md#4-memory-size); HTTP API, ${rest_more:.2f} less
+Why the defaults: {MEMORY_MB} MB from [the memory table](performance.md#5-memory-size); HTTP API, ${rest_more:.2f} less
 per million requests than REST API (whose extras the hub does not use); arm64, ${x86_more:.2f} less per million text
 messages than x86. DynamoDB writes are {new["DynamoDB writes"] / total["new event"]:.0%} of a new text message.
 
