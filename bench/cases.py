@@ -21,37 +21,20 @@ from webhook_hub_cli.apigw import http_api_event
 
 BODIES = Path(__file__).resolve().parents[1] / "events" / "bodies"
 TEXT_TOPIC = "MessagesUpsert"
-LARGE_BODY_BYTES = 300_000
-"""Above the 200 KB inline limit: the redacted body goes to S3 (media sent with "Webhook base64" on)."""
 HEADERS = {"content-type": "application/json", "user-agent": "axios/1.7.9", "host": "bench.local"}
-PRICED = {
-    "new event": "new text message",
-    "redelivery (published)": "redelivery of a published event",
-    "unclassified": "unclassified event",
-    "large body (S3)": "large body (S3)",
-}
-"""The cases priced per million in docs/cost.md, by the case whose requests they use, and their label."""
 
 
-def text_message(message_id: str, sample: str = "messages-upsert") -> dict[str, Any]:
-    """A new inbound message (``messages.upsert``, keyed by its message id); a text by default, the event users
-    receive most."""
+def message(message_id: str, kind: str = "text") -> dict[str, Any]:
+    """A new inbound ``messages.upsert`` keyed by ``message_id``: a text (what users receive most); ``large``, an
+    image with its media inline as base64 past the 200 KB inline limit (the body goes to S3); ``unclassified``, an
+    event name no known version emits (version drift)."""
+    sample = "messages-upsert-image" if kind == "large" else "messages-upsert"
     document: dict[str, Any] = json.loads((BODIES / f"{sample}.json").read_text(encoding="utf-8"))
     document["data"]["key"]["id"] = message_id
-    return document
-
-
-def large_message(message_id: str) -> dict[str, Any]:
-    """An image message with its media inline as base64, grown past the inline limit."""
-    document = text_message(message_id, "messages-upsert-image")
-    document["data"]["message"]["base64"] = "QkVOQ0g" * (LARGE_BODY_BYTES // 7)
-    return document
-
-
-def unclassified(message_id: str) -> dict[str, Any]:
-    """An event name no known version emits (version drift): stored and published as unclassified."""
-    document = text_message(message_id)
-    document["event"] = "messages.future-thing"
+    if kind == "large":
+        document["data"]["message"]["base64"] = "QkVOQ0g" * (300_000 // 7)  # 300 KB
+    elif kind == "unclassified":
+        document["event"] = "messages.future-thing"
     return document
 
 
@@ -70,19 +53,19 @@ def unique_id(label: str) -> str:
 
 def case_list(token: str, topic_arn_prefix: str, stack_name: str) -> list[dict[str, Any]]:
     """In order, as one container meets them: the first event also reads the token secret."""
-    first, second, failing = (text_message(unique_id(label)) for label in ("first", "new", "failing"))
+    first, second, failing = (message(unique_id(label)) for label in ("first", "new", "failing"))
 
-    def case(name: str, document: dict[str, Any] | bytes, **extra: str) -> dict[str, Any]:
+    def case(name: str, document: dict[str, Any] | bytes, token: str = token, **extra: str) -> dict[str, Any]:
         return {"name": name, "event": webhook_event(token, document), **extra}
 
     return [
         case("first event of a container", first),
         case("new event", second),
         case("redelivery (published)", second),
-        case("large body (S3)", large_message(unique_id("large"))),
-        case("unclassified", unclassified(unique_id("unclassified"))),
+        case("large body (S3)", message(unique_id("large"), "large")),
+        case("unclassified", message(unique_id("unclassified"), "unclassified")),
         case("not JSON (quarantined)", b'{"event": "messages.upsert", "data": '),
-        {"name": "wrong token", "event": webhook_event("x" * 40, second)},
+        case("wrong token", second, "x" * 40),
         case("SNS failing (503)", failing, delete_topic=topic_arn_prefix + TEXT_TOPIC),
         case("redelivery after a failed publish", failing, create_topic=f"{stack_name}-event-{TEXT_TOPIC}"),
         case("redelivery (published, again)", failing),
@@ -90,13 +73,18 @@ def case_list(token: str, topic_arn_prefix: str, stack_name: str) -> list[dict[s
 
 
 def priced_events(token: str, repeats: int) -> dict[str, list[dict[str, Any]]]:
-    """``repeats`` events of each priced case, timed one by one: new ones get new ids, the redelivery repeats one."""
-    again = webhook_event(token, text_message(unique_id("again")))
+    """``repeats`` events of each case priced in docs/cost.md (a quarter as many large bodies), named as in
+    ``case_list``: new ones get new ids, the redelivery repeats one (its first delivery publishes it)."""
+
+    def new(kind: str, count: int) -> list[dict[str, Any]]:
+        return [webhook_event(token, message(unique_id(f"{kind}{i}"), kind)) for i in range(count)]
+
+    again = webhook_event(token, message(unique_id("again")))
     return {
-        "new event": [webhook_event(token, text_message(unique_id(f"n{i}"))) for i in range(repeats)],
-        "redelivery (published)": [again] * (repeats + 1),  # the first delivery publishes it
-        "unclassified": [webhook_event(token, unclassified(unique_id(f"u{i}"))) for i in range(repeats)],
-        "large body (S3)": [webhook_event(token, large_message(unique_id(f"l{i}"))) for i in range(repeats // 4)],
+        "new event": new("text", repeats),
+        "redelivery (published)": [again] * (repeats + 1),
+        "unclassified": new("unclassified", repeats),
+        "large body (S3)": new("large", repeats // 4),
     }
 
 
