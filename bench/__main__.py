@@ -88,6 +88,7 @@ def _hub(work: Path, stop: contextlib.ExitStack) -> Callable[[int], bool]:
     log = work / "hub.stderr"
     with log.open("w") as stderr:
         command = [str(Path(sys.executable).with_name("webhook-hub")), "run", "--json", "--port", "0"]
+        command += ["--data-dir", str(work / "data")]  # a fresh hub, never the user's stored events
         environment = {**os.environ, "WEBHOOK_HUB_STATE": str(work / "state.json")}
         hub = _start(command, stop, stdout=subprocess.DEVNULL, stderr=stderr, env=environment)
     deadline = time.monotonic() + 60

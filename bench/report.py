@@ -202,10 +202,12 @@ by {FULL_VCPU_MB} ÷ memory and the waits on AWS assumed in [cost.md](cost.md) a
 
 ## 6. The `Pending` index's ceiling
 
-Arithmetic: each new event writes and later deletes its `Pending` entry under one of {PENDING_SHARDS} shard key
-values; DynamoDB takes about {PARTITION_WRITES:,} writes a second per key value, so the ceiling is {PENDING_SHARDS} x
-{PARTITION_WRITES:,} ÷ 2 = **{PENDING_SHARDS * PARTITION_WRITES // 2:,} events a second**; one instance's
-`ByInstance` key (a write per event) caps it at {PARTITION_WRITES:,}.
+Arithmetic: an event its first delivery publishes never writes `Pending`. When publishing fails (an SNS outage) each
+event writes and later deletes its entry under one of {PENDING_SHARDS} shard key values; DynamoDB takes about
+{PARTITION_WRITES:,} writes a second per key value, so the ceiling in an outage is {PENDING_SHARDS} x
+{PARTITION_WRITES:,} ÷ 2 = **{PENDING_SHARDS * PARTITION_WRITES // 2:,} events a second**. In normal operation the
+first limits are one key value of the listing indexes: one instance's `ByInstance` key and one type's `ByTypeDay` key
+of the day take a write per event, {PARTITION_WRITES:,} events a second each.
 """
 
 

@@ -132,6 +132,12 @@ def test_summary_and_payload_are_stored_compressed_and_read_back_exactly() -> No
     assert text in item_text(item)
 
 
+def test_an_item_written_before_compression_is_read_as_it_was_stored() -> None:
+    """Items an earlier version wrote keep ``summary`` and ``payload`` as text until their retention ends."""
+    old = {"summary": {"S": '{"text":"oi"}'}, "payload": {"S": '{"event":"messages.upsert"}'}}
+    assert (summary_json_of(old), payload_json_of(old)) == ('{"text":"oi"}', '{"event":"messages.upsert"}')
+
+
 def test_a_new_text_message_fits_one_write_unit_before_and_after_it_is_published() -> None:
     """One KB per write unit: the first write, the mark-published update and a redelivery's failed write each cost
     one (docs/data-model.md, "Write units")."""

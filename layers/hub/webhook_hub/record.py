@@ -76,8 +76,10 @@ def decompress(data: bytes, dictionary: str = "") -> str:
 
 
 def summary_json_of(item: Item) -> str:
-    """The summary's compact JSON, from an item or from any index entry (every index projects it)."""
-    return decompress(item["summary"]["B"])
+    """The summary's compact JSON, from an item or from any index entry (every index projects it); an item written
+    before the texts were compressed holds it as text."""
+    stored = item["summary"]
+    return str(stored["S"]) if "S" in stored else decompress(stored["B"])
 
 
 def summary_of(item: Item) -> dict[str, Any]:
@@ -89,7 +91,8 @@ def payload_json_of(item: Item) -> str | None:
     """The redacted payload's compact JSON when it is stored inline, else ``None`` (it is in S3)."""
     if "payload" not in item:
         return None
-    return decompress(item["payload"]["B"], summary_json_of(item))
+    stored = item["payload"]
+    return str(stored["S"]) if "S" in stored else decompress(stored["B"], summary_json_of(item))
 
 
 def item_text(item: Item) -> str:
