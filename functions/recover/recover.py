@@ -50,6 +50,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         "pending": report.pending,
         "oldest_pending_seconds": report.oldest_pending_seconds,
         "stopped_early": int(report.stopped_early),
+        "found_unfinished": len(report.found_unfinished),
     }
     if report.gave_up:
         logger.error("events moved to failed", extra={"event_ids": report.gave_up})

@@ -18,6 +18,7 @@ import pytest
 from webhook_hub.core import catalog
 from webhook_hub.core.destinations import RetryPolicy
 from webhook_hub.errors import PublishFailed
+from webhook_hub.recovery import CHECK_LAG, CHECK_SLICE, CHECK_SLICES_PER_RUN, SweepPolicy
 from webhook_hub_cli import template as stack_template
 
 Template = dict[str, Any]
@@ -492,3 +493,11 @@ def test_the_dead_letter_queue_only_takes_what_the_function_never_settles(templa
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"]}
     assert properties(template, "DeliveryDeadLetterQueue")["FifoQueue"] is True
     assert attempts + 10 < redrive["maxReceiveCount"]
+
+
+def test_the_sweep_checks_recent_events_only_once_their_first_delivery_is_over() -> None:
+    """The check's lag must outlast the ingest function's timeout plus the first publish lease: a longer timeout in
+    the template must move it."""
+    ingest_timeout = stack_template.function_timeout("IngestFunction")
+    assert ingest_timeout + SweepPolicy().lease_seconds <= CHECK_LAG
+    assert stack_template.sweep_interval_seconds() < CHECK_SLICE * CHECK_SLICES_PER_RUN  # it catches up

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from webhook_hub.core.classify import classify
+from webhook_hub.core.classify import Classification, classify
 from webhook_hub.core.redact import redact
 from webhook_hub.core.values import compact_json
 from webhook_hub.record import (
@@ -25,17 +26,20 @@ REFERENCE = Path(__file__).resolve().parents[2] / "events" / "bodies" / "referen
 RECEIVED = datetime(2026, 1, 1, 12, 0, 0, 123_000, tzinfo=UTC)
 
 
-def _item(name: str) -> dict[str, dict[str, object]]:
-    classification = classify((REFERENCE / name).read_bytes())
+def _built(classification: Classification, payload_json: str = "{}") -> dict[str, dict[str, Any]]:
     return build_item(
         classification,
         received_at=RECEIVED,
-        payload_json="{}",
+        payload_json=payload_json,
         payload_ref=None,
         lease_until=99,
         sweep_at=219,
         retention_days=30,
     )
+
+
+def _item(name: str) -> dict[str, dict[str, Any]]:
+    return _built(classify((REFERENCE / name).read_bytes()))
 
 
 def test_message_item_carries_every_index_key() -> None:
@@ -95,15 +99,7 @@ def test_an_event_of_an_unknown_type_is_pending_from_its_first_write() -> None:
     """The sweep's check of recent events reads only the catalog's ``ByTypeDay`` partitions."""
     body = json.loads((REFERENCE / "messages-upsert-text.json").read_text(encoding="utf-8")) | {"event": "new.thing"}
     classification = classify(json.dumps(body))
-    item = build_item(
-        classification,
-        received_at=RECEIVED,
-        payload_json="{}",
-        payload_ref=None,
-        lease_until=99,
-        sweep_at=219,
-        retention_days=30,
-    )
+    item = _built(classification)
     assert not classification.known
     assert (item["pending"], item["sweep_at"]) == ({"S": pending_shard(classification.event_id)}, {"N": "219"})
 
@@ -111,15 +107,7 @@ def test_an_event_of_an_unknown_type_is_pending_from_its_first_write() -> None:
 def test_summary_and_payload_are_stored_compressed_and_read_back_exactly() -> None:
     classification = classify((REFERENCE / "messages-upsert-text.json").read_bytes())
     payload_json = compact_json(classification.payload)
-    item = build_item(
-        classification,
-        received_at=RECEIVED,
-        payload_json=payload_json,
-        payload_ref=None,
-        lease_until=99,
-        sweep_at=219,
-        retention_days=30,
-    )
+    item = _built(classification, payload_json)
     assert set(item["summary"]) == set(item["payload"]) == {"B"}
     assert summary_json_of(item) == compact_json(classification.summary)
     assert payload_json_of(item) == payload_json
