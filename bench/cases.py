@@ -132,17 +132,37 @@ def case_units(case: dict[str, Any], tables: dict[str, dict[str, Any]]) -> dict[
     return total
 
 
-def stored_bytes(case: dict[str, Any], tables: dict[str, dict[str, Any]]) -> int:
-    """What the case adds to DynamoDB: each item it created, as last written, and its index entries, 100 bytes each
-    added (DynamoDB's per-item overhead)."""
+def _final_writes(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The last write of each item the case created."""
     final: dict[str, Any] = {}
     for request in case["sent"]:
         for write in request.get("writes", []):
             key = json.dumps([write["table"], write["key"]], sort_keys=True)
             if key in final or write["before"] is None:
                 final[key] = write
+    return list(final.values())
+
+
+def check_read_units(case: dict[str, Any], tables: dict[str, dict[str, Any]]) -> float:
+    """Read units the recovery sweep's check of recent events spends on the case's events, by DynamoDB's read rules:
+    its ``ByTypeDay`` entry in a query (half a unit per 4 KB, summed over the page) and an eventually consistent
+    ``BatchGetItem`` of its item (half a unit per started 4 KB). Events of a type not in the catalog are not read."""
+    units = 0.0
+    for write in _final_writes(case):
+        table, item = tables[write["table"]], write["after"]
+        by_type_day = [index for index in table.get("GlobalSecondaryIndexes", []) if index["IndexName"] == "ByTypeDay"]
+        if item is None or not by_type_day or not item.get("known", {}).get("BOOL"):
+            continue
+        entry = _entry(item, table, by_type_day[0])
+        units += 0.5 * item_size(entry or {}) / 4096 + 0.5 * math.ceil(item_size(item) / 4096)
+    return units
+
+
+def stored_bytes(case: dict[str, Any], tables: dict[str, dict[str, Any]]) -> int:
+    """What the case adds to DynamoDB: each item it created, as last written, and its index entries, 100 bytes each
+    added (DynamoDB's per-item overhead)."""
     size = 0
-    for write in final.values():
+    for write in _final_writes(case):
         table, item = tables[write["table"]], write["after"]
         if item is None:
             continue
