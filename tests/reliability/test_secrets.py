@@ -111,7 +111,7 @@ def test_no_secret_reaches_items_objects_notifications_logs_or_answers(rotating_
     secrets = [APIKEY, GLOBAL_KEY, BODY_JWT, OTHER_HEADER, NEW_TOKEN, old, signed, CANARY]
     objects = s3_objects(hub.endpoint_url, hub.bucket_name)
     places: dict[str, str] = {
-        "items": json.dumps(scan_items(hub.endpoint_url, hub.table_name)),
+        "items": "\n".join(item_text(item) for item in scan_items(hub.endpoint_url, hub.table_name)),
         "objects": "\n".join(v.decode("utf-8", "replace") for v in objects.values()),
         "notifications": json.dumps([*published, *errors_published]),
         "answers": json.dumps([[a.status, a.body, a.headers] for a in answers]),
