@@ -25,6 +25,8 @@ from .values import printable
 
 RejectReason = Literal["not_json", "not_object", "no_event"]
 
+UNKNOWN_SUFFIX_NOTE = "URL suffix names no known event"
+"""The summary's ``suffix_mismatch`` for a suffix naming no event: never the suffix itself (an old token?)."""
 MAX_REASONS = 10
 MAX_REASON_LENGTH = 200
 MAX_EVENT_NAME_LENGTH = 100
@@ -183,7 +185,7 @@ def _suffix_mismatch(suffix: str | None, event_type: EventType | None, name: str
         return None
     named = lookup(cleaned)
     if named is None:
-        return "URL suffix names no known event"
+        return UNKNOWN_SUFFIX_NOTE
     if named is not event_type:
         return f"URL suffix names {named.name!r} but body says {name!r}"
     return None
