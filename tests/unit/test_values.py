@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webhook_hub.core.values import from_epoch_millis, from_epoch_seconds, from_iso, iso_utc, printable, to_int
+from webhook_hub.core.values import (
+    from_epoch_millis,
+    from_epoch_seconds,
+    from_iso,
+    iso_utc,
+    printable,
+    to_int,
+    utc_days,
+)
 
 NEW_YEAR_NOON = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NEW_YEAR_NOON_EPOCH = 1767268800
@@ -100,3 +108,11 @@ def test_printable_replaces_controls_and_lone_surrogates() -> None:
 def test_printable_replaces_exactly_controls_surrogates_and_nonchars(text: str) -> None:
     unsafe = {chr(code) for code in (*range(0x20), 0x7F, *range(0xD800, 0xE000), 0xFFFE, 0xFFFF)}
     assert printable(text) == "".join("\ufffd" if char in unsafe else char for char in text)
+
+
+def test_utc_days_lists_every_day_a_range_touches_in_utc() -> None:
+    late = datetime(2026, 1, 1, 23, 59, 30, tzinfo=UTC)
+    assert utc_days(late, late) == ["2026-01-01"]
+    assert utc_days(late, datetime(2026, 1, 3, 0, 0, 1, tzinfo=UTC)) == ["2026-01-01", "2026-01-02", "2026-01-03"]
+    brasilia = timezone(timedelta(hours=-3))
+    assert utc_days(datetime(2026, 1, 1, 22, 0, tzinfo=brasilia), late.replace(day=2)) == ["2026-01-02"]

@@ -22,14 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 
 from webhook_hub.aws.event_store import EventStore, PendingEntry
 from webhook_hub.aws.publisher import Publisher
 from webhook_hub.budget import Budget
 from webhook_hub.core.catalog import EVENT_TYPES
-from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.core.values import from_iso, iso_utc, utc_days
 from webhook_hub.delivery import AwsError, deliver, delivery_of
 from webhook_hub.errors import PublishFailed
 from webhook_hub.record import PENDING_SHARDS
@@ -144,9 +144,8 @@ def check_recent(store: EventStore, now: float, budget: Budget) -> tuple[list[st
 def _received_between(store: EventStore, after: float, until: float, budget: Budget) -> list[str] | None:
     """Ids of the events of every catalog type received in (``after``, ``until``]; ``None`` if time ran short."""
     start, end = datetime.fromtimestamp(after, UTC), datetime.fromtimestamp(until, UTC)
-    day_count = (end.date() - start.date()).days + 1
     found: list[str] = []
-    for day in ((start.date() + timedelta(days=offset)).isoformat() for offset in range(day_count)):
+    for day in utc_days(start, end):
         for event_type in EVENT_TYPES:
             if not budget.allows():
                 return None

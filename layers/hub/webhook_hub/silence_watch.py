@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from webhook_hub.aws.alerts import Alerts
 from webhook_hub.aws.event_store import EventStore
 from webhook_hub.aws.watch_store import WatchStore
 from webhook_hub.core.silence import DAY, Change, Watch, alert_text, decide, observe
-from webhook_hub.core.values import from_iso, iso_utc
+from webhook_hub.core.values import from_iso, iso_utc, utc_days
 from webhook_hub.record import summary_of
 
 ACTIVITY_TYPE = "messages.upsert"
@@ -84,10 +84,9 @@ def _read(
     activity: dict[str, list[float]] = defaultdict(list)
     connections: dict[str, list[tuple[float, str]]] = defaultdict(list)
     start, end = datetime.fromtimestamp(after, UTC), datetime.fromtimestamp(until, UTC)
-    day = start.date()
-    while day <= end.date():
+    for day in utc_days(start, end):
         for event_type in (ACTIVITY_TYPE, CONNECTION_TYPE):
-            for item in events.of_type(event_type, day.isoformat(), iso_utc(start), iso_utc(end)):
+            for item in events.of_type(event_type, day, iso_utc(start), iso_utc(end)):
                 instance = item.get("instance", {}).get("S")
                 received = from_iso(item["received_at"]["S"])
                 if instance is None or received is None:
@@ -98,7 +97,6 @@ def _read(
                     state = _state(summary_of(item))
                     if state is not None:
                         connections[instance].append((received.timestamp(), state))
-        day += timedelta(days=1)
     return activity, connections
 
 

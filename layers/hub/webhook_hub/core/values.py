@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _DECIMAL = re.compile(r"-?[0-9]{1,20}")
@@ -89,6 +89,12 @@ def iso_utc(moment: datetime) -> str:
             raise ValueError("timestamp must be timezone-aware")
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
+
+
+def utc_days(start: datetime, end: datetime) -> list[str]:
+    """The UTC days (``YYYY-MM-DD``) from ``start``'s to ``end``'s: the ``ByTypeDay`` partitions a time range spans."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
 
 
 def printable(text: str) -> str:
